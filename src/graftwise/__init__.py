@@ -1,0 +1,3 @@
+"""graftwise: an open platform for blood-stem-cell transplantation."""
+
+__version__ = "0.1.0"

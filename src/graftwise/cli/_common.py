@@ -1,0 +1,31 @@
+"""Helpers shared by every CLI group: error rendering and JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from graftwise.errors import GraftwiseError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def run_cli(app: typer.Typer, args: list[str] | None = None) -> None:
+    """Run ``app``; a :class:`GraftwiseError` becomes one clear line on stderr and exit status 2."""
+    try:
+        app(args=args)
+    except GraftwiseError as exc:
+        where = f" [{exc.field}]" if exc.field else ""
+        err_console.print(f"[bold red]error[/] ({exc.code}){escape(where)}: {escape(exc.message)}", highlight=False)
+        sys.exit(2)
+
+
+def print_json(value: Any) -> None:
+    """Write ``value`` as JSON on stdout (plain, so it can be piped)."""
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
