@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from graftwise.cli import data
+from graftwise.cli import clinical, data
 from graftwise.cli._common import run_cli
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(clinical.app, name="clinical")
 
 
 def main() -> None:
