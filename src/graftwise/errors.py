@@ -9,8 +9,8 @@ from __future__ import annotations
 class GraftwiseError(Exception):
     """Base class of all graftwise errors.
 
-    ``code`` is a short machine-readable reason (``"missing_file"``, ``"not_in_release"``, …); ``field`` names the
-    input field, token or line that was wrong, when there is one.
+    ``str(error)`` is the full message. ``code`` is a short machine-readable reason (``"missing_file"``,
+    ``"not_in_release"``, …); ``field`` names the input field, token or line that was wrong, when there is one.
     """
 
     code: str = "error"

@@ -22,7 +22,7 @@ def run_cli(app: typer.Typer, args: list[str] | None = None) -> None:
         app(args=args)
     except GraftwiseError as exc:
         where = f" [{exc.field}]" if exc.field else ""
-        err_console.print(f"[bold red]error[/] ({exc.code}){escape(where)}: {escape(exc.message)}", highlight=False)
+        err_console.print(f"[bold red]error[/] ({exc.code}){escape(where)}: {escape(str(exc))}", highlight=False)
         sys.exit(2)
 
 

@@ -1,0 +1,48 @@
+"""HLA nomenclature: allele names, groups, serology, MACs, XX codes and GL strings of one IPD-IMGT/HLA release."""
+
+from graftwise.hla.errors import (
+    DeletedAlleleError,
+    DRBXConsistencyError,
+    GLSyntaxError,
+    HLAError,
+    InvalidAlleleError,
+    InvalidGroupNameError,
+    InvalidMACError,
+    InvalidSerologyError,
+    InvalidTypingError,
+    InvalidXXError,
+    ReleaseError,
+    RenamedAlleleError,
+    UnknownLocusError,
+)
+from graftwise.hla.gl import GL, GLLeaf, GLNode, GLStringCode, parse_gl, parse_glsc, write_gl
+from graftwise.hla.names import Token, TokenKind, parse_token
+from graftwise.hla.nomenclature import Nomenclature, Typing
+
+__all__ = [
+    "GL",
+    "DRBXConsistencyError",
+    "DeletedAlleleError",
+    "GLLeaf",
+    "GLNode",
+    "GLStringCode",
+    "GLSyntaxError",
+    "HLAError",
+    "InvalidAlleleError",
+    "InvalidGroupNameError",
+    "InvalidMACError",
+    "InvalidSerologyError",
+    "InvalidTypingError",
+    "InvalidXXError",
+    "Nomenclature",
+    "ReleaseError",
+    "RenamedAlleleError",
+    "Token",
+    "TokenKind",
+    "Typing",
+    "UnknownLocusError",
+    "parse_gl",
+    "parse_glsc",
+    "parse_token",
+    "write_gl",
+]

@@ -1,0 +1,486 @@
+"""The nomenclature of one IPD-IMGT/HLA release: what every typing token means (hla-nomenclature.md).
+
+:meth:`Nomenclature.typing` turns one token (allele, truncation, short null, G or P group name, MAC, XX code,
+serology, V2 name, renamed name) into a :class:`Typing`: the set of current full allele names it can stand for.
+Everything downstream (reductions, matching, prediction) works from that set and the group tables here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from graftwise.data import DataRoot
+from graftwise.hla.errors import (
+    DeletedAlleleError,
+    HLAError,
+    InvalidAlleleError,
+    InvalidGroupNameError,
+    InvalidMACError,
+    InvalidSerologyError,
+    InvalidTypingError,
+    InvalidXXError,
+    RenamedAlleleError,
+    UnknownLocusError,
+)
+from graftwise.hla.gl import GL, GLLeaf, GLNode, parse_gl, parse_glsc
+from graftwise.hla.mac import MACTable, load_mac_table
+from graftwise.hla.names import (
+    Token,
+    TokenKind,
+    allele_name,
+    fields_of,
+    is_null_name,
+    parse_token,
+    split_allele,
+    v2_to_v3_candidates,
+)
+from graftwise.hla.tables import ReleaseTables, load_tables
+
+DNA_BROADS: dict[str, tuple[str, ...]] = {
+    "A*09": ("23", "24"),
+    "A*10": ("25", "26", "34", "66"),
+    "A*19": ("29", "30", "31", "32", "33", "74"),
+    "A*28": ("68", "69"),
+    "B*05": ("51", "52"),
+    "B*12": ("44", "45"),
+    "B*16": ("38", "39"),
+    "B*17": ("57", "58"),
+    "B*21": ("49", "50"),
+    "B*22": ("54", "55", "56"),
+    "C*10": ("03", "04"),
+    "DQB1*01": ("05", "06"),
+    "DRB1*02": ("15", "16"),
+    "DRB1*06": ("13", "14"),
+}
+"""DNA broads absorbing their splits in XX codes (§9; py-ard's table). ``C*10`` is py-ard's "Cw10 broad", which is
+not the serological relation (Cw3 is the broad of Cw9 and Cw10): it is accepted with a warning."""
+
+_SEROLOGY_ONLY_WARNING = {"C*10": "C*10:XX follows py-ard's 'Cw10 broad' table (C*03 + C*04), not rel_ser_ser"}
+
+
+@dataclass(frozen=True)
+class Typing:
+    """One token interpreted in a release.
+
+    ``alleles`` are the current full allele names the token can stand for (empty for serology with no alleles, for
+    ``NEW`` and ``NNNN``). ``renamed_from`` is the retired name a lenient lookup followed.
+    """
+
+    text: str
+    kind: TokenKind
+    locus: str
+    alleles: frozenset[str]
+    warnings: tuple[str, ...] = ()
+    renamed_from: str | None = None
+
+    @property
+    def is_single_allele(self) -> bool:
+        return len(self.alleles) == 1 and self.kind in (TokenKind.ALLELE, TokenKind.V2)
+
+
+@dataclass
+class Nomenclature:
+    """The nomenclature of one release plus the MAC table. Build with :meth:`load`; immutable after that."""
+
+    tables: ReleaseTables
+    macs: MACTable
+    _memo: dict[tuple[str, bool], Typing] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, release: str = "Latest", root: DataRoot | None = None) -> Nomenclature:
+        """Load ``release`` (``"3.58.0"``, ``"3580"`` or ``"Latest"``) from the data root (``GRAFTWISE_DATA`` or the
+        user cache), using the compiled cache when its sources are unchanged."""
+        root = root or DataRoot.discover()
+        return cls(load_tables(release, root), load_mac_table(root))
+
+    @property
+    def release(self) -> str:
+        return self.tables.release
+
+    # ---- indices, built once ------------------------------------------------------------------------------------
+
+    @cached_property
+    def full_names(self) -> frozenset[str]:
+        return frozenset(self.tables.alleles)
+
+    @cached_property
+    def loci(self) -> frozenset[str]:
+        return frozenset(a.partition("*")[0] for a in self.tables.alleles)
+
+    @cached_property
+    def _order(self) -> dict[str, int]:
+        return {a: i for i, a in enumerate(self.tables.alleles)}
+
+    @cached_property
+    def _by_prefix(self) -> dict[str, tuple[str, ...]]:
+        """``LOCUS*F1:F2`` and ``LOCUS*F1:F2:F3`` (no suffix) → the full names under that prefix."""
+        index: dict[str, list[str]] = defaultdict(list)
+        for name in self.tables.alleles:
+            locus, fields, _ = split_allele(name)
+            for n in (2, 3):
+                if len(fields) > n:
+                    index[allele_name(locus, fields[:n])].append(name)
+        return {k: tuple(v) for k, v in index.items()}
+
+    @cached_property
+    def _by_first_field(self) -> dict[str, tuple[str, ...]]:
+        index: dict[str, list[str]] = defaultdict(list)
+        for name in self.tables.alleles:
+            locus, fields, _ = split_allele(name)
+            index[allele_name(locus, fields[:1])].append(name)
+        return {k: tuple(v) for k, v in index.items()}
+
+    @cached_property
+    def g_group_of(self) -> dict[str, str]:
+        """Full allele name → its official G-group name (alleles in no named group are absent)."""
+        return {m: g for g, members in self.tables.g_groups.items() for m in members}
+
+    @cached_property
+    def p_group_of(self) -> dict[str, str]:
+        """Full allele name → its official P-group name (nulls and singletons are absent)."""
+        return {m: p for p, members in self.tables.p_groups.items() for m in members}
+
+    @cached_property
+    def _serology_alleles(self) -> dict[str, frozenset[str]]:
+        index: dict[str, set[str]] = defaultdict(set)
+        for allele, assignment in self.tables.serology.items():
+            for antigen in assignment.antigens:
+                index[antigen].add(allele)
+        return {k: frozenset(v) for k, v in index.items()}
+
+    @cached_property
+    def known_antigens(self) -> frozenset[str]:
+        """Every serological antigen the release knows: hla_nom rows, rel_ser_ser and rel_dna_ser (never a hard-coded
+        list, §7.3)."""
+        names = set(self.tables.antigens)
+        for broad, splits in self.tables.splits.items():
+            names.add(broad)
+            names.update(splits)
+        for antigen, assoc in self.tables.associated.items():
+            names.add(antigen)
+            names.update(assoc)
+        names.update(self._serology_alleles)
+        return frozenset(names)
+
+    # ---- one token ------------------------------------------------------------------------------------------------
+
+    def typing(self, token: str, *, lenient: bool = False, position: int | None = None) -> Typing:
+        """Interpret one typing token. ``lenient`` follows renamed names (donor import); strict mode (the default,
+        for patient data) raises :class:`RenamedAlleleError` with the successor as suggestion."""
+        key = (token, lenient)
+        found = self._memo.get(key)
+        if found is None:
+            try:
+                found = self._interpret(parse_token(token, position=position), lenient)
+            except HLAError as exc:
+                if exc.release is None:
+                    exc.release = self.release
+                if exc.position is None and position is not None:
+                    exc.position = position
+                raise
+            self._memo[key] = found
+        return found
+
+    def alleles(self, token: str, *, lenient: bool = False) -> frozenset[str]:
+        """The current full allele names ``token`` can stand for."""
+        return self.typing(token, lenient=lenient).alleles
+
+    def _interpret(self, tok: Token, lenient: bool) -> Typing:
+        if tok.kind is TokenKind.EXTENSION:
+            return Typing(tok.text, tok.kind, tok.locus, frozenset())
+        if tok.kind is TokenKind.SEROLOGY:
+            return self._serology(tok)
+        if tok.locus not in self.loci:
+            raise UnknownLocusError(
+                f"unknown locus {tok.locus!r} in release {self.release}", token=tok.text, code="unknown_locus"
+            )
+        if tok.kind is TokenKind.FIRST_FIELD:
+            raise InvalidTypingError(
+                "a first field alone is not an allele; write e.g. A*01:XX for every allele of the group",
+                token=tok.text,
+                code="first_field_only",
+            )
+        if tok.kind is TokenKind.V2:
+            return self._v2(tok, lenient)
+        if tok.kind is TokenKind.XX:
+            return self._xx(tok)
+        if tok.kind is TokenKind.MAC:
+            return self._mac(tok)
+        if tok.kind is TokenKind.G_GROUP:
+            return self._group(tok, self.tables.g_groups, "G")
+        if tok.kind is TokenKind.P_GROUP:
+            return self._group(tok, self.tables.p_groups, "P")
+        if tok.kind is TokenKind.LG_GROUP:
+            raise InvalidGroupNameError(
+                "lowercase-g (lg) names are reduction output, not input, in strict mode",
+                token=tok.text,
+                code="lowercase_g_in_strict",
+            )
+        return self._allele(tok, lenient)
+
+    def _allele(self, tok: Token, lenient: bool) -> Typing:
+        name = tok.text
+        members = self._allele_members(name)
+        if members is not None:
+            warnings: tuple[str, ...] = ()
+            if len(tok.fields) < 4 and name not in self.full_names and not tok.suffix:
+                suffixes = {split_allele(m)[2] for m in members}
+                if suffixes and "" not in suffixes:
+                    only = "".join(sorted(suffixes))
+                    warnings = (f"{name} names only {only}-suffixed alleles; the WHO name is {name}{only}",)
+            return Typing(name, tok.kind, tok.locus, members, warnings)
+        retired = self.tables.retired.get(name)
+        if retired is not None:
+            return self._retired(tok, lenient)
+        raise InvalidAlleleError(f"not an allele of release {self.release}", token=name, code="not_in_release")
+
+    def _allele_members(self, name: str) -> frozenset[str] | None:
+        """Full names under an allele name, truncation or short null; None when it names nothing."""
+        if name in self.full_names:
+            return frozenset((name,))
+        locus, fields, suffix = split_allele(name)
+        if len(fields) >= 4:
+            return None
+        under = self._by_prefix.get(allele_name(locus, fields))
+        if not under:
+            return None
+        if suffix:
+            picked = frozenset(m for m in under if split_allele(m)[2] == suffix)
+            return picked or None
+        return frozenset(under)
+
+    def _retired(self, tok: Token, lenient: bool) -> Typing:
+        path = [tok.text]
+        current = tok.text
+        while current not in self.full_names and self._allele_members(current) is None:
+            retired = self.tables.retired.get(current)
+            if retired is None or retired.successor is None:
+                reason = retired.reason if retired else "no successor"
+                raise DeletedAlleleError(
+                    f"deleted from IPD-IMGT/HLA with no successor ({reason})",
+                    token=tok.text,
+                    code="deleted_no_successor",
+                )
+            current = retired.successor
+            if current in path:
+                raise DeletedAlleleError("renaming history loops", token=tok.text, code="deleted_no_successor")
+            path.append(current)
+        reasons = "; ".join(
+            f"{old} → {new} ({self.tables.retired[old].reason})" for old, new in itertools.pairwise(path)
+        )
+        if not lenient:
+            raise RenamedAlleleError(
+                f"renamed in IPD-IMGT/HLA: {reasons}; use {current}",
+                token=tok.text,
+                code="renamed",
+                suggestions=[current],
+            )
+        target = self._interpret(parse_token(current), lenient)
+        return Typing(
+            tok.text, tok.kind, tok.locus, target.alleles, (*target.warnings, f"renamed: {reasons}"), tok.text
+        )
+
+    def _v2(self, tok: Token, lenient: bool) -> Typing:
+        if tok.text in self.tables.retired:
+            return self._retired(tok, lenient)
+        converted = v2_to_v3_candidates(tok)
+        try:
+            target = self._interpret(parse_token(converted), lenient)
+        except HLAError:
+            raise InvalidAlleleError(
+                f"V2 name converts to {converted}, which is not valid in release {self.release}",
+                token=tok.text,
+                code="not_in_release",
+            ) from None
+        return Typing(tok.text, tok.kind, tok.locus, target.alleles, (*target.warnings, f"V2 name for {converted}"))
+
+    def _group(self, tok: Token, groups: dict[str, tuple[str, ...]], kind: str) -> Typing:
+        members = groups.get(tok.text)
+        if members is None:
+            raise InvalidGroupNameError(
+                f"not an official {kind}-group name of release {self.release}",
+                token=tok.text,
+                code=f"unofficial_{kind.lower()}",
+            )
+        return Typing(tok.text, tok.kind, tok.locus, frozenset(members))
+
+    def xx_first_fields(self, locus: str, first: str) -> tuple[str, ...]:
+        """The first fields an XX code covers: itself, or a DNA broad's splits (§9)."""
+        return DNA_BROADS.get(f"{locus}*{first}", (first,))
+
+    def _xx(self, tok: Token) -> Typing:
+        first = tok.fields[0]
+        members: set[str] = set()
+        for f in self.xx_first_fields(tok.locus, first):
+            members.update(self._by_first_field.get(f"{tok.locus}*{f}", ()))
+        if not members:
+            raise InvalidXXError(
+                f"no alleles with first field {first} at {tok.locus} in release {self.release}",
+                token=tok.text,
+                code="no_alleles_in_group",
+            )
+        warn = _SEROLOGY_ONLY_WARNING.get(f"{tok.locus}*{first}")
+        return Typing(tok.text, tok.kind, tok.locus, frozenset(members), (warn,) if warn else ())
+
+    def mac_elements(self, tok: Token) -> tuple[str, ...]:
+        """The allele names a MAC decodes to, before filtering against the release (§8)."""
+        first, code = tok.fields
+        expansion = self.macs.codes.get(code)
+        if expansion is None:
+            raise InvalidMACError(f"unknown multiple allele code {code!r}", token=tok.text, code="unknown_code")
+        if self.macs.is_generic(code):
+            return tuple(f"{tok.locus}*{first}:{e}" for e in expansion)
+        counts = Counter(e.split(":")[0] for e in expansion)
+        top = max(counts.values())
+        expected = min((f for f, c in counts.items() if c == top), key=int)
+        if first != expected:
+            raise InvalidMACError(
+                f"allele-specific code {code} ({'/'.join(expansion)}) belongs to group {expected}, not {first}",
+                token=tok.text,
+                code="wrong_group_for_specific_code",
+            )
+        return tuple(f"{tok.locus}*{e}" for e in expansion)
+
+    def _mac(self, tok: Token) -> Typing:
+        members: set[str] = set()
+        dropped = []
+        for name in self.mac_elements(tok):
+            found = self._allele_members(name)
+            if found is None:
+                dropped.append(name)
+            else:
+                members.update(found)
+        if not members:
+            raise InvalidMACError(
+                f"none of its alleles ({', '.join(dropped)}) is valid in release {self.release}",
+                token=tok.text,
+                code="no_valid_expansion",
+            )
+        warnings = (f"dropped alleles not in release {self.release}: {', '.join(dropped)}",) if dropped else ()
+        return Typing(tok.text, tok.kind, tok.locus, frozenset(members), warnings)
+
+    def related_antigens(self, antigen: str) -> tuple[str, ...]:
+        """The antigen, its splits if it is a broad, and the associated antigens of each (§7.3 step 1)."""
+        out = [antigen, *self.tables.splits.get(antigen, ())]
+        for a in list(out):
+            out.extend(self.tables.associated.get(a, ()))
+        return tuple(dict.fromkeys(out))
+
+    def _serology(self, tok: Token) -> Typing:
+        if tok.text not in self.known_antigens:
+            raise InvalidSerologyError(
+                f"not a serological antigen of release {self.release}", token=tok.text, code="unknown_antigen"
+            )
+        members: set[str] = set()
+        for antigen in self.related_antigens(tok.text):
+            members.update(self._serology_alleles.get(antigen, ()))
+        return Typing(tok.text, tok.kind, tok.locus, frozenset(members))
+
+    # ---- GL strings -----------------------------------------------------------------------------------------------
+
+    def parse(self, gl: str, *, lenient: bool = False) -> GL:
+        """Parse and validate a GL string (or GL String Code of this release): every leaf must be a valid typing."""
+        tree = self._parse_versioned(gl)
+        for leaf in _leaves(tree):
+            self.typing(leaf.token, lenient=lenient, position=leaf.position)
+        return tree
+
+    def validate(self, gl: str, *, lenient: bool = False) -> None:
+        """Raise the first problem of a typing or GL string; return None when it is valid."""
+        self.parse(gl, lenient=lenient)
+
+    def problems(self, gl: str, *, lenient: bool = False) -> list[HLAError]:
+        """Every problem of a GL string, one per invalid leaf (empty when valid)."""
+        try:
+            tree = self._parse_versioned(gl)
+        except HLAError as exc:
+            return [exc]
+        found: list[HLAError] = []
+        for leaf in _leaves(tree):
+            try:
+                self.typing(leaf.token, lenient=lenient, position=leaf.position)
+            except HLAError as exc:
+                found.append(exc)
+        return found
+
+    def _parse_versioned(self, gl: str) -> GL:
+        code = parse_glsc(gl)
+        if code is None:
+            return parse_gl(gl.strip())
+        if code.namespace != "hla" or code.version != self.release:
+            from graftwise.hla.errors import ReleaseError
+
+            raise ReleaseError(
+                f"GL String Code is for {code.namespace} {code.version}; this nomenclature is hla {self.release}",
+                code="glsc_release_mismatch",
+                field=gl,
+            )
+        return parse_gl(code.gl)
+
+    # ---- facts about alleles --------------------------------------------------------------------------------------
+
+    def ard_name(self, allele: str) -> str:
+        """The 2-field antigen-recognition-domain name of one full allele: the ``lgx`` of §12.1 with official
+        G-group names. A P-not-G allele takes its P group's 2 fields (ping, §12.3); an allele in a named G group takes
+        the group's 2 fields; any other keeps its own 2 fields, with its suffix when that short name is valid."""
+        pname = self.p_group_of.get(allele)
+        gname = self.g_group_of.get(allele)
+        if pname is not None and gname is None:
+            return fields_of(pname, 2)
+        if gname is not None:
+            return fields_of(gname, 2)
+        locus, fields, suffix = split_allele(allele)
+        short = allele_name(locus, fields[:2])
+        if suffix and self._allele_members(short + suffix) is not None:
+            return short + suffix
+        return short
+
+    @cached_property
+    def small_g_groups(self) -> dict[str, frozenset[str]]:
+        """Atlas's protein-level ARD groups that also carry nulls ("small g", §12.4), by name (with locus)."""
+        g_units = [frozenset(m) for m in self.tables.g_groups.values()]
+        in_named_g = {a for unit in g_units for a in unit}
+        g_units += [frozenset((a,)) for a in self.tables.g_listed if a not in in_named_g]
+        unit_of = {a: unit for unit in g_units for a in unit}
+        p_units = {p: frozenset(m) for p, m in self.tables.p_groups.items()}
+        in_named_p = {a for m in p_units.values() for a in m}
+        for a in self.tables.p_listed - in_named_p:
+            p_units[a] = frozenset((a,))
+        groups: dict[str, frozenset[str]] = {}
+        covered: set[str] = set()
+        for pname, members in p_units.items():
+            nulls = {a for m in members for a in unit_of.get(m, ()) if is_null_name(a)}
+            everyone = members | nulls
+            covered |= everyone
+            two_fields = {fields_of(a, 2) for a in everyone}
+            name = two_fields.pop() if len(two_fields) == 1 else pname.removesuffix("P") + "g"
+            groups[name] = groups.get(name, frozenset()) | everyone
+        null_only: dict[str, set[str]] = defaultdict(set)
+        for unit in g_units:
+            if not unit & self.tables.p_listed:
+                for a in unit:
+                    null_only[fields_of(a, 2)].add(a)
+        for key, null_members in null_only.items():
+            name = key + split_allele(next(iter(null_members)))[2] if len(null_members) == 1 else key
+            groups[name] = groups.get(name, frozenset()) | frozenset(null_members)
+        return groups
+
+    @cached_property
+    def small_g_of(self) -> dict[str, str]:
+        """Full allele name → its small-g group name."""
+        return {a: g for g, members in self.small_g_groups.items() for a in members}
+
+    def sort_alleles(self, names: Iterable[str]) -> list[str]:
+        """Full allele names in release (``Allelelist``) order."""
+        order = self._order
+        return sorted(names, key=lambda n: order.get(n, len(order)))
+
+
+def _leaves(gl: GL) -> list[GLLeaf]:
+    if isinstance(gl, GLNode):
+        return [leaf for c in gl.children for leaf in _leaves(c)]
+    return [gl]
