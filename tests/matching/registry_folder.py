@@ -53,7 +53,8 @@ def write_registry(
     np.save(arrays / "donor_type.npy", np.array([d.get("donor_type", "adult") == "cord" for d in donors], np.int8))
     np.save(arrays / "searchable.npy", np.array([d.get("searchable", True) for d in donors], np.bool_))
     np.save(
-        arrays / "registry.npy", np.array([registries.index(d.get("registry", registries[0])) for d in donors], np.int16)
+        arrays / "registry.npy",
+        np.array([registries.index(d.get("registry", registries[0])) for d in donors], np.int16),
     )
     for name, (dtype, default) in ATTRIBUTES.items():
         np.save(arrays / f"{name}.npy", np.array([d.get(name, default) for d in donors], dtype=dtype))

@@ -93,12 +93,15 @@ UNTYPED_TEXT = ""
 class TypingInterpreter:
     """Interprets typing strings in one release, memoised per (locus, string, lenient)."""
 
-    nom: Nomenclature
+    nom: Nomenclature = field(repr=False)
     _memo: dict[tuple[str, str, bool], PositionTyping] = field(default_factory=dict, repr=False)
 
     @property
     def release(self) -> str:
         return self.nom.release
+
+    def __repr__(self) -> str:
+        return f"TypingInterpreter(release={self.release!r})"
 
     # ---- serology relations (rel_ser_ser) ------------------------------------------------------------------------
 
