@@ -103,7 +103,7 @@ def scenarios(draw: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return donors, request
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_fast_path_equals_reference(
     interp: TypingInterpreter, scorer: PairScorer, scenario: tuple[list[dict[str, Any]], dict[str, Any]]
