@@ -199,7 +199,8 @@ def test_fast_maximum_equals_the_maximum_over_every_pair(interp: TypingInterpret
 
     cases = [("A*01:01", "A*01:01"), ("A*01:01", "A*01:XX"), ("A*02:01", "A*02:XX"), ("B*07:02", "B*07:XX")]
     for p_text, d_text in cases:
-        ps = interp.interpret("A" if p_text[0] == "A" else "B", p_text).expressing
-        ds = interp.interpret("A" if d_text[0] == "A" else "B", d_text).expressing
+        # every 7th allele keeps the brute force small while mixing full, partial, cDNA-only and gDNA alleles
+        ps = frozenset(sorted(interp.interpret(p_text.split("*")[0], p_text).expressing)[::7])
+        ds = frozenset(sorted(interp.interpret(d_text.split("*")[0], d_text).expressing)[::7])
         brute = max((_allele_grade(interp, p, d) for p in ps for d in ds), key=lambda x: x.ordinal)
         assert _max_allele_grade(interp, ps, ds) is brute
