@@ -161,7 +161,9 @@ def test_one_position_typed_is_homozygous(scorer: PairScorer) -> None:
 
 def test_locus_counts(scorer: PairScorer) -> None:
     r = locus(scorer, "A", ("A*01:01", "A*02:01"), ("A*01:XX", "A*03:01"))
-    assert r.match_count == 1 and r.potential_count == 1 and r.exact_count == 0
+    assert r.match_count == 1
+    assert r.potential_count == 1
+    assert r.exact_count == 0
     assert r.category is LocusCategory.MISMATCH
     assert r.confidence is MatchConfidence.MISMATCH
 
@@ -177,7 +179,8 @@ def test_overall_categories(scorer: PairScorer) -> None:
     assert potential.overall.category is OverallCategory.POTENTIAL
     mismatch = scorer.score(p, {**p, "B": pair(i, "B", "B*07:02", "B*44:02")}, ["A", "B"])
     assert mismatch.overall.category is OverallCategory.MISMATCH
-    assert mismatch.overall.scored_match_count == 3 and mismatch.overall.denominator == 4
+    assert mismatch.overall.scored_match_count == 3
+    assert mismatch.overall.denominator == 4
 
 
 def test_overall_permissive_mismatch_and_excluded_dpb1(scorer: PairScorer) -> None:

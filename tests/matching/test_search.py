@@ -70,7 +70,8 @@ def test_request_reports_every_problem(interp: TypingInterpreter) -> None:
     fields = [f for f, _ in err.value.problems]
     assert "mismatches.per_locus.A" in fields  # 3 > 2
     assert "mismatches.per_locus.DPB1" in fields  # DPB1 is never matched
-    assert "mismatches.per_locus.B" in fields and "mismatches.per_locus.DRB1" in fields  # required loci
+    assert "mismatches.per_locus.B" in fields
+    assert "mismatches.per_locus.DRB1" in fields
     assert "scoring.loci_to_score" in fields
     assert "scoring.loci_excluded_from_aggregates" in fields
     assert "patient_hla.A[0]" in fields  # invalid typing
@@ -87,7 +88,8 @@ def test_request_structure_errors_are_all_reported(interp: TypingInterpreter) ->
 
 def test_request_accepts_a_valid_request(interp: TypingInterpreter) -> None:
     r = validate_request(request(), interp)
-    assert r.filter_denominator == 10 and r.scoring_denominator == 10
+    assert r.filter_denominator == 10
+    assert r.scoring_denominator == 10
     assert r.matched_loci == ("A", "B", "C", "DQB1", "DRB1")
 
 
@@ -128,7 +130,8 @@ def test_untyped_optional_locus_is_a_potential_match(
     d = result.donors[0]
     assert d.filter_match_count == 10
     assert d.typed_loci_count == 4
-    assert d.loci["C"].typed is False and d.loci["C"].potential_count == 2
+    assert d.loci["C"].typed is False
+    assert d.loci["C"].potential_count == 2
 
 
 def test_c_not_in_criteria_is_not_matched(tmp_path: Path, interp: TypingInterpreter, scorer: PairScorer) -> None:
@@ -163,7 +166,8 @@ def test_serology_typed_donor_via_relations(tmp_path: Path, interp: TypingInterp
     result = e.search(validate_request(request(), interp))
     assert [d.row for d in result.donors] == [0]
     position = result.donors[0].loci["A"].positions[0]
-    assert position.grade.value == "Split" and "serology" in position.explanation
+    assert position.grade.value == "Split"
+    assert "serology" in position.explanation
 
 
 # ---- §7 ranking --------------------------------------------------------------------------------------------------
@@ -234,4 +238,5 @@ def test_index_is_cached_by_release_and_generation(
     write_registry(folder, [donor(A=("A*03:01", "A*03:01"))], generation=4)
     e2 = DonorSearch(FolderArrays.open(folder), interp, scorer, cache=folder)
     assert rows(e2, interp, request()) == []  # a stale index would still say A*01:01
-    assert not cached.exists() and index_dir(folder, interp.release, 4).is_dir()
+    assert not cached.exists()
+    assert index_dir(folder, interp.release, 4).is_dir()

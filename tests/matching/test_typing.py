@@ -32,7 +32,8 @@ def test_rule2_nulls_inside_mac_and_xx_are_ignored(interp: TypingInterpreter) ->
 def test_single_and_short_null_are_null(interp: TypingInterpreter) -> None:
     assert interp.interpret("A", "A*01:01:01:02N").is_null
     short = interp.interpret("A", "A*01:11N")
-    assert short.is_null and short.pgroups == frozenset()
+    assert short.is_null
+    assert short.pgroups == frozenset()
 
 
 def test_rule3_serology_expands_through_relations(interp: TypingInterpreter) -> None:
@@ -41,7 +42,8 @@ def test_rule3_serology_expands_through_relations(interp: TypingInterpreter) -> 
     b39 = interp.interpret("B", "B39")
     assert b39.kind is PositionKind.SEROLOGY
     assert b3809.pgroups <= b39.pgroups
-    assert b39.direct == {"B39"} and "B16" in b39.indirect
+    assert b39.direct == {"B39"}
+    assert "B16" in b39.indirect
     assert ("B16", "indirect") in b39.serology_path
 
 
@@ -53,7 +55,8 @@ def test_rule3_split_does_not_reach_its_sibling_split(interp: TypingInterpreter)
 
 def test_rule4_new_has_no_p_groups(interp: TypingInterpreter) -> None:
     t = interp.interpret("A", "NEW")
-    assert t.is_new and t.pgroups == frozenset()
+    assert t.is_new
+    assert t.pgroups == frozenset()
 
 
 def test_kinds(interp: TypingInterpreter) -> None:
