@@ -6,7 +6,9 @@ attribute columns and ``meta.json``). :class:`FolderArrays` reads exactly that l
 
 from __future__ import annotations
 
+import importlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -84,3 +86,16 @@ class FolderArrays:
 
     def column(self, name: str) -> npt.NDArray[Any]:
         return np.asarray(np.load(self.path / f"{name}.npy", mmap_mode="r"))
+
+
+Records = Callable[[Sequence[int]], Sequence[Any]]
+
+
+def open_registry(path: Path) -> tuple[DonorArrays, Records | None]:
+    """A registry's arrays (and its ``records`` when :mod:`graftwise.registry` is installed) through the contract."""
+    try:
+        module = importlib.import_module("graftwise.registry")
+    except ModuleNotFoundError:
+        return FolderArrays.open(path), None
+    registry = module.Registry.open(path)
+    return registry.arrays, registry.records
