@@ -34,23 +34,35 @@ def path(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def si_of_one(
+def si_of_optional(
     conventional: float | None, si: float | None, factor: float, fields: tuple[str, str], prefix: str
-) -> float:
-    """The SI value of a laboratory item given in exactly one of its two units (conventional field, SI field).
+) -> float | None:
+    """The SI value of a laboratory item given in at most one of its two units (conventional field, SI field).
 
-    Giving both or neither is refused: two values could disagree, and none would be a silent default.
+    Giving both is refused (they could disagree); ``None`` when neither was given.
     """
-    if (conventional is None) == (si is None):
-        both = "both were given" if conventional is not None else "neither was given"
+    if conventional is not None and si is not None:
         raise ValidationError(
-            f"{path(prefix, fields[0])} / {path(prefix, fields[1])}: give exactly one of the two units ({both})",
+            f"{path(prefix, fields[0])} / {path(prefix, fields[1])}: give only one of the two units (both were given)",
             field=path(prefix, fields[0]),
         )
     if si is not None:
         return round(si, _SI_DECIMALS)
-    assert conventional is not None
-    return to_si(conventional, factor)
+    return None if conventional is None else to_si(conventional, factor)
+
+
+def si_of_one(
+    conventional: float | None, si: float | None, factor: float, fields: tuple[str, str], prefix: str
+) -> float:
+    """Like :func:`si_of_optional`, but the item is required: giving neither unit is refused too."""
+    value = si_of_optional(conventional, si, factor, fields, prefix)
+    if value is None:
+        raise ValidationError(
+            f"{path(prefix, fields[0])} / {path(prefix, fields[1])}: required in one of the two units "
+            "(neither was given)",
+            field=path(prefix, fields[0]),
+        )
+    return value
 
 
 @dataclass(frozen=True)
