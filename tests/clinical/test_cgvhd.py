@@ -213,3 +213,30 @@ def test_cli_cgvhd(tmp_path: Path) -> None:
     out = cli_json("cgvhd", data, tmp_path)
     assert out["global_severity"] == "severe"
     assert [o["score"] for o in out["organs"] if o["organ"] in ("skin", "lung")] == [2, 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(0, 100),
+    st.floats(0, 100),
+    st.floats(20, 120),
+    st.floats(0, 60),
+    st.floats(0, 8),
+)
+def test_severity_monotone_in_measurements(
+    bsa: float, more_bsa: float, fev1: float, less_fev1: float, bili: float
+) -> None:
+    """More skin involvement, a lower FEV1 or a higher bilirubin never lowers global severity."""
+
+    def severity(skin_bsa: float, fev1_value: float, bilirubin: float) -> int:
+        result = run(
+            skin={"bsa_percent": skin_bsa},
+            lung={"fev1_percent_predicted": fev1_value},
+            liver={"bilirubin_mg_dl": bilirubin},
+        )
+        return SEVERITIES.index(result.global_severity)
+
+    before = severity(bsa, fev1, bili)
+    assert severity(min(bsa + more_bsa, 100.0), fev1, bili) >= before
+    assert severity(bsa, max(fev1 - less_fev1, 0.0), bili) >= before
+    assert severity(bsa, fev1, bili + 1.0) >= before

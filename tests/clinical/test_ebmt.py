@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graftwise.clinical.ebmt import CALCULATOR, EBMT_2009, EbmtResult, max_score
 from graftwise.errors import ValidationError
@@ -152,3 +154,11 @@ def test_refused(changes: dict[str, Any], field: str) -> None:
 def test_cli_ebmt_score(tmp_path: Path) -> None:
     out = cli_json("ebmt-score", case(age_years=45, donor_type="unrelated"), tmp_path)
     assert (out["score"], out["maximum_score"]) == (3, 7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 129), st.integers(1, 60), st.integers(0, 5000), st.integers(0, 3000))
+def test_score_never_falls_with_age_or_interval(age: int, older: int, days: int, later: int) -> None:
+    base = run(age_years=age, disease_status="cr2", days_from_diagnosis_to_hct=days).score
+    assert run(age_years=min(age + older, 130), disease_status="cr2", days_from_diagnosis_to_hct=days).score >= base
+    assert run(age_years=age, disease_status="cr2", days_from_diagnosis_to_hct=days + later).score >= base

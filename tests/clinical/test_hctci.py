@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graftwise.clinical.hctci import CALCULATOR, HCTCI_2005, HctciResult
 from graftwise.errors import ValidationError
@@ -297,3 +299,12 @@ def test_cli_hct_ci(tmp_path: Path) -> None:
     out = cli_json("hct-ci", case(age_years=55, diabetes=True, fev1_percent_predicted=72), tmp_path)
     assert (out["hct_ci"], out["hct_ci_age"], out["hct_ci_age_group"]) == (3, 4, "3–4")
     assert [c["comorbidity"] for c in out["contributing"]] == ["diabetes", "pulmonary_moderate"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(FLAGS), unique=True), st.sampled_from(FLAGS))
+def test_adding_a_comorbidity_never_lowers_the_index(present: list[str], added: str) -> None:
+    before = run(**dict.fromkeys(present, True))
+    after = run(**dict.fromkeys([*present, added], True))
+    assert after.hct_ci >= before.hct_ci
+    assert after.hct_ci <= 26

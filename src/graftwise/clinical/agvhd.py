@@ -155,6 +155,11 @@ class AgvhdAssessment(ClinicalInput):
         default=None, ge=0, le=100, multiple_of=10, description="Karnofsky performance status, % (glucksberg_1974)."
     )
 
+    def bilirubin_si(self, where: str = "") -> float:
+        """Bilirubin in µmol/L from whichever unit was given; both or neither is refused, naming ``where``."""
+        fields = ("bilirubin_mg_dl", "bilirubin_umol_l")
+        return si_of_one(self.bilirubin_mg_dl, self.bilirubin_umol_l, BILIRUBIN_UMOL_L_PER_MG_DL, fields, where)
+
 
 class AgvhdInput(ClinicalInput):
     """A patient's acute-GVHD assessments over time, graded in one system."""
@@ -186,7 +191,7 @@ class AgvhdInput(ClinicalInput):
                     f"{self.assessments[i - 1].day}; give assessments in order of day, each day once",
                     field=f"{where}.day",
                 )
-            si_of_one(a.bilirubin_mg_dl, a.bilirubin_umol_l, 1.0, ("bilirubin_mg_dl", "bilirubin_umol_l"), where)
+            a.bilirubin_si(where)
             if a.stool_volume_ml_per_day is None and (historical or a.stool_episodes_per_day is None):
                 needed = "is required" if historical else "or stool_episodes_per_day is required"
                 raise ValidationError(
@@ -259,12 +264,6 @@ def rules_for(system: System) -> AgvhdRules:
     return MAGIC_2016 if system == "magic" else KEYSTONE_1995
 
 
-def _bilirubin_si(a: AgvhdAssessment) -> float:
-    return si_of_one(
-        a.bilirubin_mg_dl, a.bilirubin_umol_l, BILIRUBIN_UMOL_L_PER_MG_DL, ("bilirubin_mg_dl", "bilirubin_umol_l"), ""
-    )
-
-
 def _severe_abdominal_pain(a: AgvhdAssessment, notices: list[Notice]) -> bool:
     """Both criteria are needed (Harris 2016 via PDQ Table 4): opioids, and an effect on performance status."""
     both = a.abdominal_pain_needs_opioids and a.abdominal_pain_affects_performance
@@ -295,7 +294,7 @@ def magic_stages(a: AgvhdAssessment, child: bool, weight_kg: float | None) -> tu
     rules = MAGIC_2016
     notices: list[Notice] = []
     skin = _skin_stage(a, rules, notices)
-    liver = rules.liver_bilirubin_umol_l.level(_bilirubin_si(a))
+    liver = rules.liver_bilirubin_umol_l.level(a.bilirubin_si())
     if a.liver_other_cause_documented and liver:
         notices.append(
             Notice(
@@ -332,7 +331,7 @@ def historical_stages(
     rules = KEYSTONE_1995
     notices: list[Notice] = []
     skin = _skin_stage(a, rules, notices)
-    liver = rules.liver_bilirubin_umol_l.level(_bilirubin_si(a))
+    liver = rules.liver_bilirubin_umol_l.level(a.bilirubin_si())
     if a.liver_other_cause_documented and liver:
         liver -= 1
         notices.append(
