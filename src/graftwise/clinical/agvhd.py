@@ -43,6 +43,7 @@ from graftwise.errors import ValidationError
 System = Literal["magic", "keystone", "glucksberg_1974", "ibmtr"]
 
 ROMAN = ("0", "I", "II", "III", "IV")
+HISTORICAL_REQUIRED = ("liver_other_cause_documented", "upper_gi_histology_confirmed")
 IBMTR_LETTERS = ("0", "A", "B", "C", "D")
 
 
@@ -198,10 +199,7 @@ class AgvhdInput(ClinicalInput):
                     f"{where}.stool_volume_ml_per_day: {needed} to stage the gut in system {self.system!r}",
                     field=f"{where}.stool_volume_ml_per_day",
                 )
-            required: list[str] = []
-            if historical:
-                required += ["liver_other_cause_documented", "upper_gi_histology_confirmed"]
-            for name in required:
+            for name in HISTORICAL_REQUIRED if historical else ():
                 if getattr(a, name) is None:
                     raise ValidationError(
                         f"{where}.{name}: required (true or false) in system {self.system!r}",
