@@ -19,7 +19,9 @@ Design decisions [D] (spec §7 and this module; none is part of the source):
   clinical judgement, so it is an input, required only when the ANC had not recovered by the landmark.
 * Secondary graft failure (definition [V], operational reading [D]): both recoveries met, then a later count below a
   recovery threshold (ANC < 0.5 or platelets < 20) with a transfusion or growth factor on or after that day. Relapse,
-  drugs and infection (poor graft function) must still be excluded by the clinician.
+  drugs and infection (poor graft function) must still be excluded by the clinician. The ASTCT text (Sureda 2024,
+  Table 1) says the decline "may involve hemoglobin"; haemoglobin is not an input here, so an anaemia-only decline
+  is not detected.
 * Chimerism: full >= 95.0% donor (CIBMTR; ``strict_astct`` uses > 95.0), graft loss < 5.0%, mixed in between.
   The mixed and graft-loss bounds are [R] (ASTCT text incomplete in the copy seen). Lineages are kept separate.
 """

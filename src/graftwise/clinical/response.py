@@ -21,6 +21,9 @@ Design decisions [D]:
   MR needs >= 25% serum fall and, if urine is measurable, >= 50% urine fall; the upper bounds (49%, 89%) are implied by
   "not PR". The ">= 1 g/dL rise when the nadir is >= 5 g/dL" is sufficient on its own, a setting (spec §10.2 [D]).
 * Lymphoma CT: the 0.5 cm / 1.0 cm increment is chosen by the lesion's LDi at nadir (<= 2 cm / > 2 cm).
+* Myeloma PD: the spec and the IMWG 2006 table give an absolute serum rise >= 0.5 g/dL; the Curr Oncol 2023
+  adaptation of Kumar 2016 prints > 0.5. The spec's >= is used; the exact 0.5 case is pinned by a test. The IMWG
+  plasmacytoma size conditions of PR and MR are not in the spec and not applied.
 * Percentages and rises are rounded to 9 decimals before comparison so float noise never crosses a threshold.
 """
 
@@ -373,11 +376,13 @@ def _aml(a: AmlAssessment, r: ElnRules, warnings: list[str]) -> _Decision:
     if a.prior_remission or decision.category in ("CR", "CRh", "CRi", "not_evaluable"):
         return decision
     if a.therapy == "intensive":
-        courses = a.intensive_courses_completed or 0
+        courses = a.intensive_courses_completed
+        assert courses is not None  # required outside prior remission by the input model
         at_landmark = courses >= r.intensive_landmark_courses
         landmark = f"{courses} intensive courses (landmark {r.intensive_landmark_courses})"
     else:
-        days = a.days_since_therapy_start or 0
+        days = a.days_since_therapy_start
+        assert days is not None  # required outside prior remission by the input model
         at_landmark = days >= r.less_intensive_landmark_days
         landmark = f"day {days} of less-intensive therapy (landmark {r.less_intensive_landmark_days} [R])"
     if at_landmark:
