@@ -165,6 +165,13 @@ def test_anc_never_below_threshold_not_applicable() -> None:
     assert result.primary_graft_failure.status == "no"
 
 
+@pytest.mark.parametrize(("last", "warned"), [(0.5, True), (0.49, False)])
+def test_run_in_progress_at_end_of_data_is_warned(last: float, warned: bool) -> None:
+    result = run(case(anc=[0.0, 0.1, 0.6, last]))
+    assert result.neutrophil_recovery.status == "not_reached"
+    assert any("may be in progress" in w for w in result.warnings) == warned
+
+
 def test_later_lower_anc_than_nadir_is_warned() -> None:
     result = run(case(anc=[0.2, 0.6, 0.7, 0.8, 0.1]))
     assert result.neutrophil_recovery.day == 1

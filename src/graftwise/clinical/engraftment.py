@@ -285,7 +285,8 @@ def _recovery(
         ), None
     below = next((i for i, (_, value) in enumerate(series) if value < threshold), None)
     if below is None and not transfused:
-        rule = f"{what} never fell below {threshold} ×10⁹/L after HCT" + ("" if what == "ANC" else ", no transfusion")
+        given = "" if what == "ANC" else " and no platelet transfusion was given"
+        rule = f"{what} never fell below {threshold} ×10⁹/L after HCT{given}"
         return Recovery(status="not_applicable", threshold_x10e9_per_l=threshold, day=None, date=None, rule=rule), None
     start = 0 if below is None else below + 1
     run = _first_run(series, threshold, n, start, day_ok)
@@ -342,6 +343,11 @@ def assess_engraftment(case: EngraftmentInput, rules: EngraftmentRules = CIBMTR_
                 f"ANC fell to {later_low[0][1]} on day {later_low[0][0]}, below the nadir before recovery ({nadir}); "
                 "review whether the nadir lies later"
             )
+
+    if neutrophil.status == "not_reached" and anc_series[-1][1] >= rules.anc_threshold:
+        warnings.append(
+            f"last ANC value (day {anc_series[-1][0]}) >= {rules.anc_threshold}: a recovery run may be in progress"
+        )
 
     free = rules.platelet_transfusion_free_days
 
