@@ -4,6 +4,6 @@ that carries the rule that decided it and its citation.
 Every instrument module exposes a module-level ``CALCULATOR`` (:class:`Calculator`), which the CLI discovers.
 """
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, calculators
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice, calculators
 
-__all__ = ["Calculator", "ClinicalInput", "ClinicalResult", "calculators"]
+__all__ = ["Calculator", "ClinicalInput", "ClinicalResult", "Notice", "calculators"]

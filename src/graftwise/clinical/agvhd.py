@@ -28,12 +28,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
 from graftwise.clinical.support import (
     BILIRUBIN_UMOL_L_PER_MG_DL,
     Ladder,
-    Notice,
-    RiskResult,
     Step,
     first_match,
     si_of_one,
@@ -247,7 +245,7 @@ class AssessmentGrade(BaseModel):
     warnings: tuple[Notice, ...]
 
 
-class AgvhdResult(RiskResult):
+class AgvhdResult(ClinicalResult):
     """Each assessment's stages and grade, and the maximum grade with the first day it was reached."""
 
     system: System
