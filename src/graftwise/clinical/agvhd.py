@@ -33,6 +33,7 @@ from graftwise.clinical.support import (
     BILIRUBIN_UMOL_L_PER_MG_DL,
     Ladder,
     Step,
+    check_days,
     first_match,
     si_of_one,
 )
@@ -182,14 +183,10 @@ class AgvhdInput(ClinicalInput):
                 field="weight_kg",
             )
         historical = self.system != "magic"
+        days = [a.day for a in self.assessments]
+        check_days(days, [f"assessments.{i}.day" for i in range(len(days))], in_order=True)
         for i, a in enumerate(self.assessments):
             where = f"assessments.{i}"
-            if i and a.day <= self.assessments[i - 1].day:
-                raise ValidationError(
-                    f"{where}.day: day {a.day} is not after the previous assessment's day "
-                    f"{self.assessments[i - 1].day}; give assessments in order of day, each day once",
-                    field=f"{where}.day",
-                )
             a.bilirubin_si(where)
             if a.stool_volume_ml_per_day is None and (historical or a.stool_episodes_per_day is None):
                 needed = "is required" if historical else "or stool_episodes_per_day is required"

@@ -36,7 +36,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
-from graftwise.clinical.support import Ladder, Step
+from graftwise.clinical.support import Ladder, Step, check_days
 from graftwise.errors import ValidationError
 
 GraftSource = Literal["pbsc", "bm_unstimulated", "ucb"]
@@ -165,15 +165,11 @@ class EngraftmentInput(ClinicalInput):
         for name, records in groups:
             for i, record in enumerate(records):
                 record_day(record, self.transplant_date, f"{name}.{i}")
-        seen: dict[int, int] = {}
-        for i, count in enumerate(self.counts):
-            day = record_day(count, self.transplant_date, f"counts.{i}")
-            if day in seen:
-                raise ValidationError(
-                    f"counts.{i}: day {day} already given by counts.{seen[day]}; one count per day expected",
-                    field=f"counts.{i}.{'day' if count.day is not None else 'date'}",
-                )
-            seen[day] = i
+        check_days(
+            [record_day(c, self.transplant_date, f"counts.{i}") for i, c in enumerate(self.counts)],
+            [f"counts.{i}.{'day' if c.day is not None else 'date'}" for i, c in enumerate(self.counts)],
+            in_order=False,
+        )
         return self
 
 

@@ -67,6 +67,28 @@ def si_of_one(
     return value
 
 
+def check_days(days: Sequence[int], fields: Sequence[str], *, in_order: bool) -> None:
+    """Each day at most once (days after HCT); with ``in_order`` the days must also be given increasing.
+
+    ``fields[i]`` names the field that dated record ``i`` (``assessments.2.day``, ``counts.0.date``); a refusal names
+    the offending record's field and the earlier record it clashes with.
+    """
+    seen: dict[int, int] = {}
+    for i, day in enumerate(days):
+        if in_order and i and day <= days[i - 1]:
+            raise ValidationError(
+                f"{fields[i]}: day {day} is not after the previous record's day {days[i - 1]} "
+                f"({fields[i - 1]}); give the records in order of day, each day once",
+                field=fields[i],
+            )
+        if day in seen:
+            raise ValidationError(
+                f"{fields[i]}: day {day} already given by {fields[seen[day]]}; one record per day expected",
+                field=fields[i],
+            )
+        seen[day] = i
+
+
 @dataclass(frozen=True)
 class Step:
     """Reach ``level`` when the value is past ``bound``: at or past it if ``inclusive``, strictly past it otherwise.
