@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 from pathlib import Path
 
 import pydantic
@@ -13,6 +15,7 @@ from graftwise.clinical import ClinicalInput, ClinicalResult, Notice, calculator
 from .run_case import cli_file
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "clinical"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "clinical"
 COMMON = {"rule", "citation", "rules_version", "confidence", "warnings", "inputs"}
 
 
@@ -73,3 +76,12 @@ def test_notice_code_is_snake_case(code: str, ok: bool) -> None:
 def test_notice_needs_a_message() -> None:
     with pytest.raises(pydantic.ValidationError):
         Notice(code="x", message="")
+
+
+@pytest.mark.parametrize("name", sorted(calculators()))
+def test_every_warning_code_is_documented(name: str) -> None:
+    module = inspect.getmodule(calculators()[name].compute)
+    assert module is not None
+    codes = set(re.findall(r'code="([a-z0-9_]+)"', inspect.getsource(module)))
+    page = (DOCS / f"{name}.md").read_text(encoding="utf-8")
+    assert {code for code in codes if f"`{code}`" not in page} == set()
