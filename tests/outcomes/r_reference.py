@@ -206,6 +206,20 @@ GRAY_CG_DX = {
     '3': {'stat': 0.0109004713336728, 'pv': 0.916847699148291, 'df': 1.0},
 }
 
+# cg$agegrp <- ifelse(cg$age < 35, "a<35", ifelse(cg$age < 50, "b35-49", "c>=50")); cuminc(cg$ftime, cg$status, group=cg$agegrp, cencode=0)$Tests
+GRAY_CG_AGE3 = {
+    '1': {'stat': 0.31500523251188, 'pv': 0.854274578604615, 'df': 2.0},
+    '2': {'stat': 2.17669319035044, 'pv': 0.336772855498488, 'df': 2.0},
+    '3': {'stat': 1.06260184508341, 'pv': 0.58783973806659, 'df': 2.0},
+}
+
+# the same with rho=1
+GRAY_CG_AGE3_RHO1 = {
+    '1': {'stat': 0.34412454690834, 'pv': 0.841926741849604, 'df': 2.0},
+    '2': {'stat': 2.17580373494257, 'pv': 0.336922661026126, 'df': 2.0},
+    '3': {'stat': 1.05216695946335, 'pv': 0.590914773215791, 'df': 2.0},
+}
+
 # coxph(Surv(Survival_in_days, ev) ~ Age_in_years + Karnofsky_score + Treatment, data=vet, ties="efron"); se = sqrt(diag(vcov(fit)))
 COX_VET = {
     'Age_in_years': {'coef': -0.0038644178739745, 'se': 0.0091873846581506},

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graftwise.outcomes.comparison import log_rank_test
+from graftwise.outcomes.comparison import gray_test, log_rank_test
 from graftwise.outcomes.cumulative_incidence import aalen_johansen
 from graftwise.outcomes.kaplan_meier import kaplan_meier
+from graftwise.outcomes.regression import cox_regression
 
 from . import r_reference as r
 
@@ -107,3 +108,43 @@ def test_log_rank(
     assert result.statistic == pytest.approx(ref["chisq"], abs=TOL)
     assert result.df == ref["df"]
     assert result.p_value == pytest.approx(ref["p"], abs=TOL)
+
+
+def _age_group(cgvhd: pd.DataFrame) -> np.ndarray:
+    return np.where(cgvhd.age < 35, "a<35", np.where(cgvhd.age < 50, "b35-49", "c>=50"))
+
+
+@pytest.mark.parametrize(
+    ("ref", "data", "group", "rho"),
+    [
+        (r.GRAY_BMT_DIS, "bmt", "dis", 0.0),
+        (r.GRAY_CG_TX, "cgvhd", "tx", 0.0),
+        (r.GRAY_CG_DX, "cgvhd", "dx", 0.0),
+        (r.GRAY_CG_AGE3, "cgvhd", "age3", 0.0),
+        (r.GRAY_CG_AGE3_RHO1, "cgvhd", "age3", 1.0),
+    ],
+)
+def test_gray(
+    request: pytest.FixtureRequest, ref: dict[str, dict[str, float]], data: str, group: str, rho: float
+) -> None:
+    df = request.getfixturevalue(data)
+    labels = _age_group(df) if group == "age3" else df[group]
+    for cause, expected in ref.items():
+        result = gray_test(df.ftime, df.status, labels, cause=int(cause), rho=rho)
+        assert result.statistic == pytest.approx(expected["stat"], abs=TOL)
+        assert result.df == expected["df"]
+        assert result.p_value == pytest.approx(expected["pv"], abs=TOL)
+
+
+def test_cox_veterans(veterans: pd.DataFrame) -> None:
+    df = veterans.assign(Treatmenttest=(veterans.Treatment == "test").astype(int), ev=veterans.Status.astype(int))
+    fit = cox_regression(
+        df, time="Survival_in_days", event="ev", covariates=["Age_in_years", "Karnofsky_score", "Treatmenttest"]
+    )
+    for term in fit.terms:
+        assert term.coef == pytest.approx(r.COX_VET[term.name]["coef"], abs=TOL)
+        assert term.std_err == pytest.approx(r.COX_VET[term.name]["se"], abs=TOL)
+        assert term.hazard_ratio == pytest.approx(np.exp(term.coef))
+        assert term.lower < term.hazard_ratio < term.upper
+    assert fit.n == 137
+    assert fit.n_events == 128
