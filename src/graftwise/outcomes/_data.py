@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from scipy import stats
 
 from graftwise.errors import ValidationError
@@ -14,50 +15,53 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
+def _show(value: object) -> str:
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _numbers(values: npt.ArrayLike, field: str, expected: str) -> FloatArray:
+    """Floats from any 1-D input; the first non-numeric value is reported with its (1-based) row."""
+    raw = np.asarray(values)
+    if raw.dtype == np.bool_:
+        return raw.astype(np.float64)
+    numeric = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(np.isnan(numeric) & ~pd.isna(pd.Series(raw)).to_numpy())
+    if bad.size:
+        raise ValidationError(
+            f"row {bad[0] + 1}: {field} {_show(raw[bad[0]])} is not a number; expected {expected}", field=field
+        )
+    return numeric
+
+
 def validate_times_events(
     time: npt.ArrayLike, event: npt.ArrayLike, *, binary: bool = False
 ) -> tuple[FloatArray, IntArray]:
     """Check and convert right-censored data: one time and one integer event code per subject.
 
     ``time`` must be finite and >= 0; ``event`` is 0 for censored and 1..K for the cause of the event
-    (only 0/1 when ``binary``). Raises :class:`ValidationError` naming the first offending row.
+    (only 0/1 when ``binary``). Raises :class:`ValidationError` naming the first offending row (1-based) and
+    ``field`` ``"time"`` or ``"event"``.
     """
-    t = np.asarray(time)
-    e = np.asarray(event)
-    if t.ndim != 1 or e.ndim != 1:
+    t_in = np.asarray(time)
+    e_in = np.asarray(event)
+    if t_in.ndim != 1 or e_in.ndim != 1:
         raise ValidationError("time and event must be one-dimensional", field="time")
-    if t.shape != e.shape:
+    if t_in.shape != e_in.shape:
         raise ValidationError(
-            f"time has {t.size} values but event has {e.size}; expected one each per subject", field="event"
+            f"time has {t_in.size} values but event has {e_in.size}; expected one each per subject", field="event"
         )
-    if t.size == 0:
+    if t_in.size == 0:
         raise ValidationError("no subjects: expected at least one (time, event) pair", field="time")
-    try:
-        tf = t.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ValidationError("time must be numeric", field="time") from None
-    bad = np.flatnonzero(~np.isfinite(tf) | (tf < 0))
+    t = _numbers(t_in, "time", "a finite number >= 0")
+    bad = np.flatnonzero(~np.isfinite(t) | (t < 0))
     if bad.size:
-        raise ValidationError(f"row {bad[0]}: time {t[bad[0]]!r} is not a finite number >= 0", field="time")
-    if e.dtype == np.bool_:
-        ei = e.astype(np.int64)
-    else:
-        try:
-            ef = e.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValidationError("event must hold integer codes (0 = censored, 1..K = cause)", field="event") from None
-        bad = np.flatnonzero(~np.isfinite(ef) | (ef != np.round(ef)) | (ef < 0))
-        if bad.size:
-            raise ValidationError(
-                f"row {bad[0]}: event {e[bad[0]]!r} is not an integer code >= 0 (0 = censored, 1..K = cause)",
-                field="event",
-            )
-        ei = ef.astype(np.int64)
-    if binary:
-        bad = np.flatnonzero(ei > 1)
-        if bad.size:
-            raise ValidationError(f"row {bad[0]}: event {ei[bad[0]]} is not 0 (censored) or 1 (event)", field="event")
-    return tf, ei
+        raise ValidationError(f"row {bad[0] + 1}: time {_show(t_in[bad[0]])} is not a finite number >= 0", field="time")
+    codes = "0 (censored) or 1 (event)" if binary else "an integer code >= 0 (0 = censored, 1..K = cause)"
+    e = _numbers(e_in, "event", codes)
+    bad = np.flatnonzero(~np.isfinite(e) | (e != np.round(e)) | (e < 0) | ((e > 1) if binary else False))
+    if bad.size:
+        raise ValidationError(f"row {bad[0] + 1}: event {_show(e_in[bad[0]])} is not {codes}", field="event")
+    return t, e.astype(np.int64)
 
 
 def validate_conf_level(conf_level: float) -> float:

@@ -4,7 +4,8 @@ Calibrated targets (clinical spec §3, HCT-CI multicentre validation, ElSawy M e
 allografts **[V]**): 2-year NRM 14% / 23% / 39% and 2-year OS 74% / 61% / 39% for HCT-CI 0 / 1–2 / ≥ 3.
 Everything else is a graftwise design choice **[D]**, stated here and not taken from a source: HCT-CI mix 35/35/30%;
 2-year relapse incidence 25% in every group; constant cause-specific hazards of relapse and NRM, and of death after
-relapse (solved per group so that 2-year OS hits its target); acute GVHD maximum grade 0–IV with probabilities
+relapse (solved per group so that 2-year OS hits its target), the relapse and NRM hazards falling to a fifth after
+two years; acute GVHD maximum grade 0–IV with probabilities
 50/15/20/10/5% (II–IV 35%, III–IV 15%) and onset day 10 + Gamma(2, 12); chronic GVHD in 40% with onset day
 100 + Gamma(2, 60), NIH severity mild/moderate/severe 35/40/25%, systemic therapy for moderate–severe and 20% of mild;
 GVHD and mortality drawn independently; administrative follow-up uniform on 180–2,190 days. Times are whole days
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.optimize import brentq
 
@@ -47,6 +49,7 @@ CGVHD_P: Final = 0.40
 CGVHD_SEVERITY_P: Final = (0.35, 0.40, 0.25)
 MILD_SYSTEMIC_P: Final = 0.20
 FOLLOWUP_RANGE: Final = (180.0, 2190.0)
+LATE_HAZARD_RATIO: Final = 0.2
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,11 @@ def group_hazards(group: RiskGroup) -> Hazards:
     return Hazards(float(lam_n), float(lam_r), float(mu))
 
 
+def _late_slowdown(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Hazard × LATE_HAZARD_RATIO after two years (relapse and NRM plateau); the 2-year calibration is unchanged."""
+    return np.where(t > HORIZON_DAYS, HORIZON_DAYS + (t - HORIZON_DAYS) / LATE_HAZARD_RATIO, t)
+
+
 def synthetic_cohort(n: int, seed: int) -> pd.DataFrame:
     """``n`` synthetic transplants as a cohort table (columns of :mod:`graftwise.outcomes.cohort` plus ``hct_ci``)."""
     if not isinstance(n, int) or n < 1:
@@ -90,8 +98,8 @@ def synthetic_cohort(n: int, seed: int) -> pd.DataFrame:
     lam_n = np.array([h.nrm for h in hz])[g]
     lam_r = np.array([h.relapse for h in hz])[g]
     mu = np.array([h.post_relapse_death for h in hz])[g]
-    t_nrm = rng.exponential(1.0 / lam_n)
-    t_rel = rng.exponential(1.0 / lam_r)
+    t_nrm = _late_slowdown(rng.exponential(1.0 / lam_n))
+    t_rel = _late_slowdown(rng.exponential(1.0 / lam_r))
     relapsed = t_rel < t_nrm
     t_death = np.where(relapsed, t_rel + rng.exponential(1.0 / mu), t_nrm)
     censor = rng.uniform(*FOLLOWUP_RANGE, size=n)
