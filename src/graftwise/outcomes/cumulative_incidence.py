@@ -113,7 +113,7 @@ def cif_log_log_limits(f: FloatArray, variance: FloatArray, z: float) -> tuple[F
 
     NaN where F = 0 or F = 1 (the transform is undefined there), like the survival limits.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         shift = z * np.sqrt(variance) / (f * np.log(f))
         a = f ** np.exp(shift)
         b = f ** np.exp(-shift)

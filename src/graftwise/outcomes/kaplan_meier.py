@@ -81,7 +81,7 @@ def log_log_limits(estimate: FloatArray, se_log: FloatArray, z: float) -> tuple[
     exp(−exp(log(−log S) ± z·se/log S)) (Kalbfleisch & Prentice 1980); NaN where S = 1 or S = 0 (the transform is
     undefined there), as R's ``survfit(conf.type = "log-log")``.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_s = np.log(estimate)
         inner = np.log(-log_s)
         shift = z * se_log / log_s

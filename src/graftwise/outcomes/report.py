@@ -144,7 +144,8 @@ def _pct(x: float) -> str:
     return "—" if np.isnan(x) else f"{100 * x:.1f}%"
 
 
-def _cell(est: PointEstimates, i: int) -> str:
+def format_estimate(est: PointEstimates, i: int) -> str:
+    """ "Estimate (lower–upper)" in percent at position ``i``; "—" beyond follow-up."""
     if np.isnan(est.estimate[i]):
         return "—"
     ci = "" if np.isnan(est.lower[i]) else f" ({_pct(est.lower[i])}–{_pct(est.upper[i])})"
@@ -200,7 +201,7 @@ def render_cohort_report(
                 f'<span title="{html.escape(r.definition)}">{html.escape(r.endpoint)}</span>',
                 html.escape(r.group),
                 str(r.n),
-                *(_cell(r.estimates, i) for i in range(len(STANDARD_YEARS))),
+                *(format_estimate(r.estimates, i) for i in range(len(STANDARD_YEARS))),
             ]
             for r in rows
         ],
@@ -281,7 +282,10 @@ def render_curve_report(
             tests += [(f"Event {c}, Gray", gray_test(t, e, labels, cause=c)) for c in causes]
     table = _table(
         [group_name, "curve", *(f"t = {x:g}" for x in a)],
-        [[html.escape(r.group), html.escape(r.key), *(_cell(r.estimates, i) for i in range(a.size))] for r in rows],
+        [
+            [html.escape(r.group), html.escape(r.key), *(format_estimate(r.estimates, i) for i in range(a.size))]
+            for r in rows
+        ],
     )
     return _page(
         title,
