@@ -205,3 +205,27 @@ def test_cli_curve_report(tmp_path: Path, bmt: pd.DataFrame) -> None:
     assert f"{100 * fit.estimate[0]:.1f}%" in page
     assert page.count("data:image/png;base64,") == 2
     assert np.isfinite(fit.lower[0])
+
+
+def test_cli_cohort_report_json(tmp_path: Path, cohort_frame: pd.DataFrame) -> None:
+    path = _csv(tmp_path, cohort_frame)
+    html = tmp_path / "r.html"
+    result = runner.invoke(app, ["outcomes", "report", "--data", path, "--out", str(html), "--json"])
+    assert result.exit_code == 0, result.output
+    groups = json.loads(result.output)["groups"]
+    assert set(groups) == {"all"}
+    assert set(groups["all"]) == {"OS", "PFS", "CIR", "NRM", "aGVHD II–IV", "aGVHD III–IV", "cGVHD", "GRFS"}
+    cohort = cohort_from_frame(cohort_frame)
+    nrm = ep.non_relapse_mortality(cohort)
+    expected = aalen_johansen(nrm.time, nrm.event).at(1, [730.5]).estimate[0]
+    assert groups["all"]["NRM"]["at"]["730.5"] == pytest.approx(expected)
+    assert html.stat().st_size > 50_000
+
+
+def test_cli_report_rejects_bad_cohort(tmp_path: Path, cohort_frame: pd.DataFrame) -> None:
+    bad = cohort_frame.copy()
+    bad.loc[3, "relapse_day"] = -5
+    result = runner.invoke(app, ["outcomes", "report", "--data", _csv(tmp_path, bad), "--out", str(tmp_path / "x")])
+    assert isinstance(result.exception, ValidationError)
+    assert "row 4" in str(result.exception)
+    assert result.exception.field == "relapse_day"

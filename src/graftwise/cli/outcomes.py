@@ -16,6 +16,7 @@ from graftwise.outcomes._data import FloatArray, IntArray, validate_times_events
 from graftwise.outcomes.cohort import cohort_from_frame
 from graftwise.outcomes.report import (
     GroupEstimates,
+    endpoint_table,
     incidence_by_group,
     render_cohort_report,
     render_curve_report,
@@ -158,27 +159,39 @@ def report(
     at: str = AT,
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
     title: str = typer.Option("Cohort outcomes", "--title", help="Report title."),
+    json: bool = typer.Option(False, "--json", help="Also print the tabulated estimates as JSON."),
 ) -> None:
     """One-page HTML report. Without --time/--event the CSV is a cohort table (see docs/outcomes.md) and the report
-    shows OS, PFS, relapse, NRM, GVHD and GRFS at 1, 2 and 5 years; with them, that one outcome at --at."""
+    shows OS, PFS, relapse, NRM, GVHD and GRFS at 1, 2 and 5 years (JSON keys: endpoint names, times in days);
+    with them, that one outcome at --at (JSON keys: survival or event codes)."""
     frame = _read(data)
     groups = _groups(data, frame, group)
     if (time is None) != (event is None):
         raise ValidationError("give both --time and --event, or neither (cohort report)", field="time")
     if time is not None and event is not None:
         t, e = _times_events(data, frame, time, event, binary=False)
-        page = render_curve_report(t, e, _parse_at(at), group=groups, group_name=group or "group", title=title)
+        times = _parse_at(at)
+        page = render_curve_report(t, e, times, group=groups, group_name=group or "group", title=title)
+        rows = (
+            survival_by_group(t, e, times, group=groups)
+            if e.max() <= 1
+            else incidence_by_group(t, e, times, group=groups)
+        )[1]
     else:
         try:
             cohort = cohort_from_frame(frame)
         except GraftwiseError as exc:
             raise ValidationError(f"{data}: {exc.message}", field=exc.field) from None
         page = render_cohort_report(cohort, group=groups, group_name=group or "group", title=title)
+        rows = [GroupEstimates(r.group, r.endpoint, r.estimates) for r in endpoint_table(cohort, group=groups)]
     try:
         out.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise ValidationError(f"{out}: cannot write ({exc.strerror})", field="out") from None
-    console.print(f"wrote {out} ({len(page):,} bytes)")
+    if json:
+        print_json({"groups": _shape(rows)})
+    else:
+        console.print(f"wrote {out} ({len(page):,} bytes)")
 
 
 @app.command("synthetic")
