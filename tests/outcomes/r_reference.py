@@ -227,4 +227,28 @@ COX_VET = {
     'Treatmenttest': {'coef': 0.189546441923378, 'se': 0.185530665023059},
 }
 
+# crr(bmt$ftime, bmt$status, cov1=cbind(dis=bmt$dis), failcode=1, cencode=0); se = sqrt(diag(fit$var)); all converged
+CRR_BMT_DIS_C1 = {
+    'dis': {'coef': 0.765170283753637, 'se': 0.698790209915507},
+}
+
+# crr(bmt$ftime, bmt$status, cov1=cbind(dis=bmt$dis), failcode=2, cencode=0); se = sqrt(diag(fit$var)); all converged
+CRR_BMT_DIS_C2 = {
+    'dis': {'coef': -1.6044662185554, 'se': 0.640313040726636},
+}
+
+# X <- cbind(age=cg$age, txPB=as.integer(cg$tx=="PB"), dxCML=as.integer(cg$dx=="CML")); crr(cg$ftime, cg$status, cov1=X, failcode=1, cencode=0); se = sqrt(diag(fit$var)); all converged
+CRR_CG_C1 = {
+    'age': {'coef': -0.0118755321654382, 'se': 0.0091763006180344},
+    'txPB': {'coef': 0.318588280708902, 'se': 0.207905019165277},
+    'dxCML': {'coef': 0.539491622264943, 'se': 0.228409640105107},
+}
+
+# X <- cbind(age=cg$age, txPB=as.integer(cg$tx=="PB"), dxCML=as.integer(cg$dx=="CML")); crr(cg$ftime, cg$status, cov1=X, failcode=2, cencode=0); se = sqrt(diag(fit$var)); all converged
+CRR_CG_C2 = {
+    'age': {'coef': -0.0448648540236076, 'se': 0.0336971862561607},
+    'txPB': {'coef': -0.1266667769179, 'se': 0.946618463636364},
+    'dxCML': {'coef': -1.91327092786562, 'se': 1.21466484788582},
+}
+
 # fmt: on

@@ -14,6 +14,7 @@ from graftwise.errors import ValidationError
 from graftwise.outcomes.comparison import gray_test, log_rank_test
 from graftwise.outcomes.cumulative_incidence import aalen_johansen
 from graftwise.outcomes.kaplan_meier import kaplan_meier
+from graftwise.outcomes.regression import cox_regression, fine_gray_regression
 
 
 def test_km_hand_computed_with_tie_event_before_censoring() -> None:
@@ -158,3 +159,32 @@ def test_log_rank_identical_groups_give_zero() -> None:
     assert result.statistic == pytest.approx(0.0, abs=1e-12)
     assert result.p_value == pytest.approx(1.0)
     np.testing.assert_allclose(result.score, 0.0, atol=1e-12)
+
+
+def test_fine_gray_without_competing_events_is_cox() -> None:
+    # No competing risks and no tied times: the subdistribution risk set is the Cox risk set.
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(120, 2))
+    t = rng.exponential(np.exp(-x @ np.array([0.5, -0.3])))
+    df = pd.DataFrame({"t": t, "e": rng.random(120) < 0.7, "x1": x[:, 0], "x2": x[:, 1]}).astype({"e": int})
+    fg = fine_gray_regression(df, time="t", event="e", covariates=["x1", "x2"])
+    cox = cox_regression(df, time="t", event="e", covariates=["x1", "x2"])
+    for a, b in zip(fg.terms, cox.terms, strict=True):
+        assert a.coef == pytest.approx(b.coef, abs=1e-6)
+    assert fg.n_competing == 0
+
+
+def test_fine_gray_errors() -> None:
+    df = pd.DataFrame(
+        {"t": [1.0, 2, 3, 4, 5, 6], "e": [1, 2, 0, 1, 2, 1], "x": [1, 1, 1, 1, 1, 1], "y": [0, 1, 0, 1, 0, "?"]}
+    )
+    with pytest.raises(ValidationError, match="singular") as info:
+        fine_gray_regression(df, time="t", event="e", covariates=["x"])
+    assert info.value.field == "covariates"
+    with pytest.raises(ValidationError, match="cause 3 never occurs"):
+        fine_gray_regression(df, time="t", event="e", covariates=["x"], cause=3)
+    with pytest.raises(ValidationError, match="row 6: covariate y") as info:
+        fine_gray_regression(df, time="t", event="e", covariates=["y"])
+    assert info.value.field == "y"
+    with pytest.raises(ValidationError, match="missing column 'z'"):
+        fine_gray_regression(df, time="t", event="e", covariates=["z"])

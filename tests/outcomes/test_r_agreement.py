@@ -11,7 +11,7 @@ import pytest
 from graftwise.outcomes.comparison import gray_test, log_rank_test
 from graftwise.outcomes.cumulative_incidence import aalen_johansen
 from graftwise.outcomes.kaplan_meier import kaplan_meier
-from graftwise.outcomes.regression import cox_regression
+from graftwise.outcomes.regression import cox_regression, fine_gray_regression
 
 from . import r_reference as r
 
@@ -148,3 +148,30 @@ def test_cox_veterans(veterans: pd.DataFrame) -> None:
         assert term.lower < term.hazard_ratio < term.upper
     assert fit.n == 137
     assert fit.n_events == 128
+
+
+@pytest.mark.parametrize(
+    ("ref", "data", "covariates", "cause"),
+    [
+        (r.CRR_BMT_DIS_C1, "bmt", ["dis"], 1),
+        (r.CRR_BMT_DIS_C2, "bmt", ["dis"], 2),
+        (r.CRR_CG_C1, "cgvhd", ["age", "txPB", "dxCML"], 1),
+        (r.CRR_CG_C2, "cgvhd", ["age", "txPB", "dxCML"], 2),
+    ],
+)
+def test_fine_gray(
+    request: pytest.FixtureRequest, ref: dict[str, dict[str, float]], data: str, covariates: list[str], cause: int
+) -> None:
+    df = request.getfixturevalue(data)
+    if data == "cgvhd":
+        df = df.assign(txPB=(df.tx == "PB").astype(int), dxCML=(df.dx == "CML").astype(int))
+    else:
+        df = df.assign(dis=df.dis.astype(int))
+    fit = fine_gray_regression(df, time="ftime", event="status", covariates=covariates, cause=cause)
+    assert [t.name for t in fit.terms] == covariates
+    for term in fit.terms:
+        assert term.coef == pytest.approx(ref[term.name]["coef"], abs=TOL)
+        assert term.std_err == pytest.approx(ref[term.name]["se"], abs=TOL)
+        assert term.lower < term.hazard_ratio < term.upper
+    assert fit.n == len(df)
+    assert fit.n_events == int((df.status == cause).sum())
