@@ -84,22 +84,26 @@ def _finish(
     return fig
 
 
-def _colors(n: int) -> list[str]:
-    return [f"C{i % 10}" for i in range(n)]
+def _start(
+    curves: Mapping[str, SurvivalCurve] | Mapping[str, CumulativeIncidence],
+) -> tuple[Figure, Axes, Axes, list[str], float]:
+    """Figure, curve and table axes, one colour per group, and the last observed time over all groups."""
+    if not curves:
+        raise ValidationError("nothing to plot: expected at least one curve", field="curves")
+    fig, ax, table = _figure(len(curves))
+    colors = [f"C{i % 10}" for i in range(len(curves))]
+    return fig, ax, table, colors, max(float(c.time[-1]) for c in curves.values())
 
 
 def plot_survival(
     curves: Mapping[str, SurvivalCurve], *, title: str, xlabel: str = "Days after HCT", ylabel: str = "Probability"
 ) -> Figure:
     """Kaplan–Meier curves (one per group) with log(−log) confidence bands and a numbers-at-risk table."""
-    if not curves:
-        raise ValidationError("nothing to plot: expected at least one curve", field="curves")
-    fig, ax, table = _figure(len(curves))
+    fig, ax, table, colors, max_time = _start(curves)
     rows = []
-    for (label, c), color in zip(curves.items(), _colors(len(curves)), strict=True):
+    for (label, c), color in zip(curves.items(), colors, strict=True):
         _steps(ax, c.time, c.survival, c.lower, c.upper, 1.0, label, color)
         rows.append((label, c.time, c.n_risk, color))
-    max_time = max(float(c.time[-1]) for c in curves.values())
     return _finish(fig, ax, table, title, ylabel, xlabel, max_time, rows)
 
 
@@ -112,18 +116,15 @@ def plot_incidence(
     ylabel: str = "Cumulative incidence",
 ) -> Figure:
     """Aalen–Johansen cumulative incidence of ``cause`` (one curve per group) with bands and numbers at risk."""
-    if not curves:
-        raise ValidationError("nothing to plot: expected at least one curve", field="curves")
-    fig, ax, table = _figure(len(curves))
+    fig, ax, table, colors, max_time = _start(curves)
     rows = []
-    for (label, c), color in zip(curves.items(), _colors(len(curves)), strict=True):
+    for (label, c), color in zip(curves.items(), colors, strict=True):
         rows.append((label, c.time, c.n_risk, color))
         if cause not in c.causes:  # a group without this event type stays at zero
             ax.step([0.0, float(c.time[-1])], [0.0, 0.0], where="post", color=color, label=label)
             continue
         i = c.row(cause)
         _steps(ax, c.time, c.incidence[i], c.lower[i], c.upper[i], 0.0, label, color)
-    max_time = max(float(c.time[-1]) for c in curves.values())
     return _finish(fig, ax, table, title, ylabel, xlabel, max_time, rows)
 
 
