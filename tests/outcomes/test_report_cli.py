@@ -133,6 +133,20 @@ def test_cli_km_json_all_and_beyond_follow_up(tmp_path: Path, bmt: pd.DataFrame)
     assert entry["lower"]["0"] is not None  # events at time 0 in these data
 
 
+def test_cli_json_keys_keep_the_times_exact(tmp_path: Path) -> None:
+    path = _csv(tmp_path, pd.DataFrame({"t": [100000.5, 200000.0, 3.0], "e": [1, 0, 1]}))
+    argv = ["outcomes", "km", "--data", path, "--time", "t", "--event", "e", "--at", "100000.5,1234567", "--json"]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(result.output)["groups"]["all"]["survival"]["at"]) == {"100000.5", "1234567"}
+
+
+def test_top_level_help_lists_outcomes() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "outcomes" in result.output
+
+
 def test_cli_table_output(tmp_path: Path, bmt: pd.DataFrame) -> None:
     path = _csv(tmp_path, bmt)
     result = runner.invoke(

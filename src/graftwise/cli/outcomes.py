@@ -12,7 +12,7 @@ from rich.table import Table
 
 from graftwise.cli._common import console, print_json
 from graftwise.errors import GraftwiseError, ValidationError
-from graftwise.outcomes._data import FloatArray, IntArray, validate_times_events
+from graftwise.outcomes._data import FloatArray, IntArray, format_time, validate_times_events
 from graftwise.outcomes.cohort import cohort_from_frame
 from graftwise.outcomes.report import (
     GroupEstimates,
@@ -100,7 +100,7 @@ def _num(x: float) -> float | None:
 def _shape(rows: list[GroupEstimates]) -> dict[str, dict[str, dict[str, dict[str, float | None]]]]:
     out: dict[str, dict[str, dict[str, dict[str, float | None]]]] = {}
     for r in rows:
-        keys = [f"{t:g}" for t in r.estimates.at]
+        keys = [format_time(t) for t in r.estimates.at]
         out.setdefault(r.group, {})[r.key] = {
             name: {k: _num(v) for k, v in zip(keys, values, strict=True)}
             for name, values in (
@@ -124,7 +124,7 @@ def _emit(rows: list[GroupEstimates], as_json: bool, title: str) -> None:
         for i, t in enumerate(e.at):
             est = "beyond follow-up" if math.isnan(e.estimate[i]) else f"{e.estimate[i]:.4f}"
             ci = "—" if math.isnan(e.lower[i]) else f"{e.lower[i]:.4f}–{e.upper[i]:.4f}"
-            table.add_row(r.group, r.key, f"{t:g}", est, ci)
+            table.add_row(r.group, r.key, format_time(t), est, ci)
     console.print(table)
 
 

@@ -130,3 +130,8 @@ def validate_at(at: npt.ArrayLike) -> FloatArray:
     if bad.size:
         raise ValidationError(f"evaluation time {a[bad[0]]!r} is not a finite number >= 0", field="at")
     return a
+
+
+def format_time(t: float) -> str:
+    """A time as the shortest exact decimal ("12", "365.25", "100000.5"): used as a JSON key and a column label."""
+    return str(np.format_float_positional(t, trim="-"))

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from graftwise.errors import ValidationError
 from graftwise.outcomes import endpoints as ep
-from graftwise.outcomes._data import FloatArray, validate_at, validate_times_events
+from graftwise.outcomes._data import FloatArray, format_time, validate_at, validate_times_events
 from graftwise.outcomes.cohort import Cohort
 from graftwise.outcomes.comparison import GroupTest, gray_test, log_rank_test
 from graftwise.outcomes.cumulative_incidence import CumulativeIncidence, aalen_johansen
@@ -281,7 +281,7 @@ def render_curve_report(
         if multi and labels is not None:
             tests += [(f"Event {c}, Gray", gray_test(t, e, labels, cause=c)) for c in causes]
     table = _table(
-        [group_name, "curve", *(f"t = {x:g}" for x in a)],
+        [group_name, "curve", *(f"t = {format_time(x)}" for x in a)],
         [
             [html.escape(r.group), html.escape(r.key), *(format_estimate(r.estimates, i) for i in range(a.size))]
             for r in rows
