@@ -175,3 +175,14 @@ def test_fine_gray(
         assert term.lower < term.hazard_ratio < term.upper
     assert fit.n == len(df)
     assert fit.n_events == int((df.status == cause).sum())
+
+
+def test_cif_log_log_interval_from_r_variance(bmt: pd.DataFrame) -> None:
+    # cmprsk gives no interval; ours is the log(-log) transform of its variance: F^exp(±z·√V/(F·log F)).
+    ref = r.CI_BMT_ALL["1 1"]
+    i = ref["time"].index(24.0) if 24.0 in ref["time"] else int(np.searchsorted(ref["time"], 24.0, side="right") - 1)
+    f, v = ref["est"][i], ref["var"][i]
+    shift = 1.959963984540054 * np.sqrt(v) / (f * np.log(f))
+    at = aalen_johansen(bmt.ftime, bmt.status).at(1, [24.0])
+    assert at.lower[0] == pytest.approx(f ** np.exp(-shift), abs=TOL)
+    assert at.upper[0] == pytest.approx(f ** np.exp(shift), abs=TOL)

@@ -243,3 +243,13 @@ def test_cli_report_rejects_bad_cohort(tmp_path: Path, cohort_frame: pd.DataFram
     assert isinstance(result.exception, ValidationError)
     assert "row 4" in str(result.exception)
     assert result.exception.field == "relapse_day"
+
+
+def test_report_without_events_or_gvhd_columns() -> None:
+    cohort = cohort_from_frame(pd.DataFrame({"patient_id": list("abcd"), "followup_day": [10, 20, 30, 40]}))
+    page = render_cohort_report(cohort, group=["x", "x", "y", "y"])
+    assert {r.endpoint for r in endpoint_table(cohort)} == {"OS", "PFS", "CIR", "NRM"}
+    assert page.count("data:image/png;base64,") == 2  # survival curves only: no relapse or NRM to plot
+    assert "log-rank" not in page
+    with pytest.raises(ValidationError, match="may not be called 'all'"):
+        endpoint_table(cohort, group=["all", "x", "y", "y"])

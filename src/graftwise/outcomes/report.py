@@ -121,6 +121,8 @@ def _estimates(fit: SurvivalCurve | CumulativeIncidence, at: FloatArray) -> Poin
 
 def _group_masks(cohort: Cohort, group: Sequence[str] | None) -> dict[str, npt.NDArray[np.bool_]]:
     """The whole cohort, then each group."""
+    if group is not None and ALL in set(map(str, group)):
+        raise ValidationError(f"a group may not be called {ALL!r}: that row is the whole cohort", field="group")
     return {ALL: np.ones(cohort.size, dtype=bool)} | ({} if group is None else _split(cohort.size, group))
 
 
@@ -227,8 +229,9 @@ def render_cohort_report(
     if group is not None and len(plot_groups) > 1:
         labels = np.asarray(group, dtype=str)
         tests += [
-            ("Overall survival, log-rank", log_rank_test(os_.time, os_.event, labels)),
-            ("Progression-free survival, log-rank", log_rank_test(pfs.time, pfs.event, labels)),
+            (f"{name}, log-rank", log_rank_test(d.time, d.event, labels))
+            for d, name in ((os_, "Overall survival"), (pfs, "Progression-free survival"))
+            if d.event.any()
         ]
         tests += [
             (f"{name}, Gray", gray_test(cir.time, cir.event, labels, cause=cause))
