@@ -84,14 +84,13 @@ def _print_table(result: SearchResult) -> None:
         f"(filter {result.matching_seconds:.2f} s, scoring {result.scoring_seconds:.2f} s, "
         f"IMGT/HLA {result.matching_release})"
     )
-    for column in ("#", "donor", "type", "registry", "filter", "scored", "category", "reasons"):
-        table.add_column(column)
+    for column in ("#", "donor", "filter", "scored", "category"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reasons", ratio=1)
     for d in result.donors:
         table.add_row(
             str(d.rank),
-            d.donor_id or f"row {d.row}",
-            d.donor_type,
-            d.registry or "",
+            f"{d.donor_id or f'row {d.row}'} ({d.donor_type}, {d.registry or 'no registry'})",
             f"{d.filter_match_count}/{result.filter_denominator}",
             f"{d.overall.scored_match_count}/{d.overall.denominator}",
             d.overall.category.value if d.overall.category else "",

@@ -138,7 +138,7 @@ class DonorSearch:
 
     @cached_property
     def _hla(self) -> dict[str, npt.NDArray[np.int32]]:
-        return {locus: self.arrays.hla(locus) for locus in HLA_LOCI}
+        return {locus: np.asarray(self.arrays.hla(locus)) for locus in HLA_LOCI}
 
     @cached_property
     def _typings(self) -> dict[str, list[str]]:
@@ -165,10 +165,10 @@ class DonorSearch:
             [allowed[L] for L in ordered],
             request.mismatches.total,
             request.include_better_matches,
-            self.arrays.column("donor_type"),
+            np.asarray(self.arrays.column("donor_type")),
             DONOR_TYPES[request.donor_type],
-            self.arrays.column("searchable"),
-            self.arrays.column("registry"),
+            np.asarray(self.arrays.column("searchable")),
+            np.asarray(self.arrays.column("registry")),
             registry_ok,
         )
         counts = locus_counts([self._hla[L] for L in ordered], [tables[L] for L in ordered], rows)

@@ -6,7 +6,6 @@ attribute columns and ``meta.json``). :class:`FolderArrays` reads exactly that l
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from graftwise.errors import ValidationError
+from graftwise.registry import Registry
+from graftwise.registry.registry import STORE_FILE
 
 HLA_LOCI = ("A", "B", "C", "DRB1", "DQB1", "DPB1")
 
@@ -92,10 +93,9 @@ Records = Callable[[Sequence[int]], Sequence[Any]]
 
 
 def open_registry(path: Path) -> tuple[DonorArrays, Records | None]:
-    """A registry's arrays (and its ``records`` when :mod:`graftwise.registry` is installed) through the contract."""
-    try:
-        module = importlib.import_module("graftwise.registry")
-    except ModuleNotFoundError:
+    """A registry's arrays and ``records`` through the contract (``Registry.open``); a bare contract-shaped folder
+    (``arrays/`` without the store, e.g. an export) gives arrays only."""
+    if not (path / STORE_FILE).is_file():
         return FolderArrays.open(path), None
-    registry = module.Registry.open(path)
+    registry = Registry.open(path)
     return registry.arrays, registry.records
