@@ -89,26 +89,25 @@ def grade(interp: TypingInterpreter, patient: PositionTyping, donor: PositionTyp
         return _multiple_grade(patient, donor)
     # rule 5 (truncations: the maximum over allele pairs) and rule 6 (single alleles) share one path; nulls inside a
     # truncation are ignored like nulls inside any multiple-allele typing (§2 rule 2).
-    return _max_allele_grade(interp, patient.expressing, donor.expressing)
+    return _max_allele_grade(interp, patient, donor)
 
 
-def _max_allele_grade(interp: TypingInterpreter, ps: frozenset[str], ds: frozenset[str]) -> MatchGrade:
-    """The maximum of :func:`_allele_grade` over every pair of ``ps`` × ``ds`` (§4.1 rule 5), without building the
-    pairs: each grade of §4.2 holds for some pair iff the matching keys of the two sides intersect."""
+def _max_allele_grade(interp: TypingInterpreter, patient: PositionTyping, donor: PositionTyping) -> MatchGrade:
+    """The maximum of :func:`_allele_grade` over every pair of expressing alleles (§4.1 rule 5), without building
+    the pairs: each grade of §4.2 holds for some pair iff the matching keys of the two sides intersect."""
+    ps, ds = patient.expressing, donor.expressing
     if len(ps) * len(ds) <= 16:
         return max((_allele_grade(interp, p, d) for p, d in itertools.product(ps, ds)), key=lambda g: g.ordinal)
-    shared = ps & ds
-    if any(_gdna(interp, a) for a in shared):
+    pk, dk = interp.allele_keys(patient), interp.allele_keys(donor)
+    if pk.gdna & dk.gdna:
         return MatchGrade.GDNA
-    p_full = [a for a in ps if _full(interp, a)]
-    d_full = [a for a in ds if _full(interp, a)]
-    if {fields_of(a, 3) for a in p_full} & {fields_of(a, 3) for a in d_full}:
+    if pk.full_three & dk.full_three:
         return MatchGrade.CDNA
-    if {fields_of(a, 2) for a in p_full} & {fields_of(a, 2) for a in d_full}:
+    if pk.full_two & dk.full_two:
         return MatchGrade.PROTEIN
-    if {interp.ggroup(a) for a in ps} & {interp.ggroup(a) for a in ds}:
+    if patient.ggroups & donor.ggroups:
         return MatchGrade.G_GROUP
-    if {interp.pgroup(a) for a in ps} & {interp.pgroup(a) for a in ds}:
+    if patient.pgroups & donor.pgroups:
         return MatchGrade.P_GROUP
     return MatchGrade.MISMATCH
 

@@ -15,7 +15,7 @@ from functools import cached_property
 
 from graftwise.errors import ValidationError
 from graftwise.hla import GLSyntaxError, HLAError, InvalidGroupNameError, Nomenclature, TokenKind, parse_token
-from graftwise.hla.names import is_null_name
+from graftwise.hla.names import fields_of, is_null_name
 
 MATCH_LOCI = ("A", "B", "C", "DQB1", "DRB1")
 """Loci that may be used as match criteria (§1); DPB1 is scored, never matched."""
@@ -89,12 +89,23 @@ class PositionTyping:
 UNTYPED_TEXT = ""
 
 
+@dataclass(frozen=True)
+class AlleleKeys:
+    """Keys of a typing's expressing alleles for the §4.2 grades: gDNA-complete names, and the 3-field and 2-field
+    names of its full-sequence alleles."""
+
+    gdna: frozenset[str]
+    full_three: frozenset[str]
+    full_two: frozenset[str]
+
+
 @dataclass
 class TypingInterpreter:
     """Interprets typing strings in one release, memoised per (locus, string, lenient)."""
 
     nom: Nomenclature = field(repr=False)
     _memo: dict[tuple[str, str, bool], PositionTyping] = field(default_factory=dict, repr=False)
+    _keys: dict[tuple[str, str], AlleleKeys] = field(default_factory=dict, repr=False)
 
     @property
     def release(self) -> str:
@@ -153,6 +164,21 @@ class TypingInterpreter:
             for antigen in assignment.antigens:
                 index[antigen].add(allele)
         return {k: frozenset(v) for k, v in index.items()}
+
+    def allele_keys(self, typing: PositionTyping) -> AlleleKeys:
+        """The §4.2 keys of a typing, memoised per (locus, text)."""
+        key = (typing.locus, typing.text)
+        found = self._keys.get(key)
+        if found is None:
+            status = self.nom.tables.status
+            full = [a for a in typing.expressing if a in status and status[a].full]
+            found = AlleleKeys(
+                gdna=frozenset(a for a in full if status[a].gdna),
+                full_three=frozenset(fields_of(a, 3) for a in full),
+                full_two=frozenset(fields_of(a, 2) for a in full),
+            )
+            self._keys[key] = found
+        return found
 
     # ---- groups ----------------------------------------------------------------------------------------------------
 
