@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from graftwise.matching.score import PairScorer
 from graftwise.matching.search import DonorSearch
 from graftwise.matching.source import FolderArrays
 from graftwise.matching.typing import TypingInterpreter
+from graftwise.registry import GeneratorConfig, Registry
 
 POOL: dict[str, list[str]] = {
     "A": [
@@ -142,3 +144,62 @@ def test_fast_path_equals_reference(
 def test_pool_typings_are_valid(interp: TypingInterpreter, form: str) -> None:
     locus = next(locus for locus, pool in POOL.items() if form in pool)
     assert interp.interpret(locus, form, lenient=True).locus == locus
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory, interp: TypingInterpreter) -> Registry:
+    """A small registry from the real generator: its resolution mix (high resolution, MACs, XX, serology, G groups,
+    missing loci) is the realistic test of the fast path."""
+    return Registry.generate(tmp_path_factory.mktemp("gen") / "reg", GeneratorConfig(donors=1500, seed=11), interp.nom)
+
+
+@pytest.mark.parametrize(
+    ("donor_type", "total", "per_locus"),
+    [
+        ("adult", 0, {"A": 0, "B": 0, "C": 0, "DQB1": 0, "DRB1": 0}),
+        ("adult", 2, {"A": 1, "B": 1, "C": 1, "DQB1": 1, "DRB1": 1}),
+        ("cord", 4, {"A": 2, "B": 2, "C": 2, "DRB1": 2}),
+    ],
+)
+def test_fast_path_equals_reference_on_a_generated_registry(
+    generated: Registry,
+    interp: TypingInterpreter,
+    scorer: PairScorer,
+    donor_type: str,
+    total: int,
+    per_locus: dict[str, int],
+) -> None:
+    arrays = generated.arrays
+    registries = list(arrays.meta["registries"])
+    kinds, searchable, registry = (np.asarray(arrays.column(c)) for c in ("donor_type", "searchable", "registry"))
+    donors = [
+        {
+            "hla": {locus: tuple(arrays.typings(locus)[int(i)] for i in arrays.hla(locus)[row]) for locus in LOCI},
+            "donor_type": "cord" if kinds[row] == 1 else "adult",
+            "searchable": bool(searchable[row]),
+            "registry": registries[int(registry[row])],
+        }
+        for row in range(arrays.n)
+    ]
+    truth = generated.truth
+    assert truth is not None
+    engine = DonorSearch(arrays, interp, scorer, cache=None)
+    survivors = 0
+    for row in (3, 1400):
+        patient = {locus: [truth.typings(locus)[int(i)] for i in truth.hla(locus)[row]] for locus in truth.loci}
+        raw = {
+            "donor_type": donor_type,
+            "mismatches": {"total": total, "per_locus": per_locus},
+            "scoring": {"loci_to_score": list(LOCI), "loci_excluded_from_aggregates": ["DPB1"]},
+            "patient_hla": patient,
+        }
+        request = validate_request(raw, interp)
+        page = engine.page(engine.run(request))
+        expected = reference_search(interp, scorer, donors, request, registries)
+        assert sorted(d.row for d in page.donors) == [h.row for h in expected]
+        by_row = {h.row: h for h in expected}
+        for d in page.donors:
+            assert d.filter_locus_counts == by_row[d.row].filter_counts
+            assert d.overall == by_row[d.row].score.overall
+        survivors += len(expected)
+    assert survivors > 0  # the comparison is not vacuous

@@ -278,3 +278,15 @@ def test_count_names_in_json(scorer: PairScorer) -> None:
     assert set(data["loci"]["A"]["positions"][0]) >= {"grade", "confidence", "is_antigen_match"}
     assert data["typed_loci_count"] == 2  # C is missing; B typed at one position counts as homozygous
     assert data["overall"]["denominator"] == 6
+
+
+def test_high_resolution_patient_null_is_treated_as_hap_e_does(scorer: PairScorer) -> None:
+    """Atlas #982 / spec §11 row 6: patient C*08:02 + C*04:09N (04:09N sits in G group C*04:01:01G). HAP-E treats
+    the patient as homozygous C*08:02, so a donor C*08:02 + C*04:01 has one mismatch; graftwise's P-group filter
+    already does (a null has no P group), so no separate option is needed for matching."""
+    i = scorer.interp
+    assert i.ggroup("C*04:09N") == i.ggroup("C*04:01:01:01")
+    patient = pair(i, "C", "C*08:02", "C*04:09N")
+    assert filter_locus_count(patient, pair(i, "C", "C*08:02", "C*04:01")) == 1
+    assert filter_locus_count(patient, pair(i, "C", "C*08:02", "C*08:02")) == 2
+    assert filter_locus_count(patient, pair(i, "C", "C*08:02", "C*04:09N")) == 2
