@@ -198,7 +198,9 @@ def main(argv: list[str]) -> None:
         f"bandwidth: {bandwidth:.1f} GB/s (bytes read + written). Matching = the fused filter over the donor arrays "
         "plus the per-locus counts of the survivors; scoring = exact scoring of every survivor (memoised per distinct "
         "typing pair), aggregation and ranking. Scan GB/s = the bytes the filter would read with no early exit "
-        "(1 + 1 + 8 per matched locus per donor) / matching time.",
+        "(1 + 1 + 8 per matched locus per donor) / matching time. Load average at the start "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other jobs share this machine, so the figures are "
+        "pessimistic).",
         "",
     ]
     for n in (int(x) for x in args.donors.split(",")):
