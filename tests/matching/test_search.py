@@ -93,6 +93,12 @@ def test_request_accepts_a_valid_request(interp: TypingInterpreter) -> None:
     assert r.matched_loci == ("A", "B", "C", "DQB1", "DRB1")
 
 
+def test_request_release_must_be_the_matching_release(interp: TypingInterpreter) -> None:
+    validate_request(request(release=interp.release), interp)
+    with pytest.raises(RequestError, match="release 3.44.0"):
+        validate_request(request(release="3.44.0"), interp)
+
+
 def test_request_total_bounds(interp: TypingInterpreter) -> None:
     validate_request(request(mismatches={"total": 5, "per_locus": {"A": 2, "B": 2, "DRB1": 2}}), interp)
     with pytest.raises(RequestError):

@@ -94,6 +94,10 @@ def validate_request(raw: Mapping[str, Any] | SearchRequest, interp: TypingInter
             raise RequestError(problems) from None
     problems += _criteria_problems(request)
     problems += patient_problems(request.patient_hla, interp, "patient_hla")
+    if request.release is not None and request.release != interp.release:
+        problems.append(
+            ("release", f"the patient typing is in release {request.release}; this search matches in {interp.release}")
+        )
     if request.run_match_prediction:
         problems.append(("run_match_prediction", "match prediction is not available yet; send false"))
     if problems:
