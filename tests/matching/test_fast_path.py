@@ -42,6 +42,8 @@ POOL: dict[str, list[str]] = {
         "A*24:02",
         "A*03:01",
         "NEW",
+        "A*01:34N",  # renamed to the expressing A*01:01:38L (donors are read leniently)
+        "A*02:01:08",  # renamed to A*02:1040
     ],
     "B": ["B*08:01", "B*08:01:01G", "B8", "B*07:02", "B7", "B*07:XX", "B*38:09", "B39", "B16", "B*39:01"],
     "C": ["", "C*07:01", "C*07:02", "C*07:XX", "Cw7", "C*04:01", "C*04:09N"],
@@ -49,7 +51,9 @@ POOL: dict[str, list[str]] = {
     "DQB1": ["", "DQB1*02:01", "DQB1*06:02", "DQ6", "DQB1*06:XX", "DQB1*03:01"],
     "DPB1": ["", "DPB1*04:01", "DPB1*03:01", "DPB1*09:01", "DPB1*04:01:01:24N", "DPB1*02:01", "DPB1*04:XX"],
 }
-PATIENT_POOL = {locus: [t for t in pool if t != "NEW"] for locus, pool in POOL.items()}
+DONOR_ONLY = {"NEW", "A*01:34N", "A*02:01:08"}
+"""Not valid for a patient: NEW has no P groups to search with; renamed names are rejected in strict mode."""
+PATIENT_POOL = {locus: [t for t in pool if t not in DONOR_ONLY] for locus, pool in POOL.items()}
 REGISTRIES = ("DE", "UK", "US")
 
 

@@ -95,7 +95,7 @@ def test_request_accepts_a_valid_request(interp: TypingInterpreter) -> None:
 
 def test_request_release_must_be_the_matching_release(interp: TypingInterpreter) -> None:
     validate_request(request(release=interp.release), interp)
-    with pytest.raises(RequestError, match="release 3.44.0"):
+    with pytest.raises(RequestError, match=r"release 3\.44\.0"):
         validate_request(request(release="3.44.0"), interp)
 
 
