@@ -246,3 +246,11 @@ def test_index_is_cached_by_release_and_generation(
     assert rows(e2, interp, request()) == []  # a stale index would still say A*01:01
     assert not cached.exists()
     assert index_dir(folder, interp.release, 4).is_dir()
+
+
+def test_read_only_registry_still_searches(tmp_path: Path, interp: TypingInterpreter, scorer: PairScorer) -> None:
+    folder = write_registry(tmp_path / "reg", [donor()])
+    (folder / "index").write_text("not a folder")  # the cache cannot be written
+    e = DonorSearch(FolderArrays.open(folder), interp, scorer, cache=folder)
+    with pytest.warns(UserWarning, match="search index not cached"):
+        assert rows(e, interp, request()) == [0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +146,10 @@ def load_or_build_index(
     for locus in missing:
         found[locus] = build_locus_index(interp, locus, arrays.typings(locus), arrays.hla(locus))
     if folder is not None and missing:
-        _write(folder, [found[locus] for locus in missing])
+        try:
+            _write(folder, [found[locus] for locus in missing])
+        except OSError as exc:  # a read-only registry still searches; it just rebuilds the index next time
+            warnings.warn(f"search index not cached in {folder}: {exc}", stacklevel=2)
     return MatchIndex(interp.release, generation, {locus: found[locus] for locus in loci})
 
 
