@@ -290,3 +290,25 @@ def test_high_resolution_patient_null_is_treated_as_hap_e_does(scorer: PairScore
     assert filter_locus_count(patient, pair(i, "C", "C*08:02", "C*04:01")) == 1
     assert filter_locus_count(patient, pair(i, "C", "C*08:02", "C*08:02")) == 2
     assert filter_locus_count(patient, pair(i, "C", "C*08:02", "C*04:09N")) == 2
+
+
+def test_serology_disagreement_is_flagged_and_explained(scorer: PairScorer) -> None:
+    """§4.5: B62 reaches B*15:02 through the broad B15's alleles (P-group filter: match), but B*15:02 is B75, a
+    sibling split of B62 (scoring: Mismatch). The flag and the path say so."""
+    r = locus(scorer, "B", ("B*15:02:01:01", "B*15:02:01:01"), ("B62", "B62"))
+    position = r.positions[0]
+    assert position.confidence is MatchConfidence.MISMATCH
+    assert position.serology_disagreement is True
+    assert "B15 (indirect)" in position.explanation
+    assert "P-group filter: match" in position.explanation
+    agree = locus(scorer, "B", ("B*07:02:01:01", "B*07:02:01:01"), ("B7", "B7"))
+    assert agree.positions[0].serology_disagreement is False
+    molecular = locus(scorer, "B", ("B*07:02", "B*07:02"), ("B*07:02", "B*07:02"))
+    assert molecular.positions[0].serology_disagreement is False
+
+
+def test_filter_orientation_and_new(scorer: PairScorer) -> None:
+    i = scorer.interp
+    assert filter_locus_count(pair(i, "A", "A*01:01", "A*02:01"), pair(i, "A", "A*02:01", "A*01:01")) == 2  # crossed
+    assert filter_locus_count(pair(i, "A", "A*01:01", "A*02:01"), pair(i, "A", "NEW", "A*01:01")) == 1
+    assert filter_locus_count(pair(i, "C", "", ""), pair(i, "C", "NEW", "NEW")) == 2  # untyped patient locus
