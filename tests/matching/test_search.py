@@ -138,6 +138,8 @@ def test_untyped_optional_locus_is_a_potential_match(
     assert d.typed_loci_count == 4
     assert d.loci["C"].typed is False
     assert d.loci["C"].potential_count == 2
+    assert d.population == "EUR"
+    assert result.antigen_match_denominator == 12
 
 
 def test_c_not_in_criteria_is_not_matched(tmp_path: Path, interp: TypingInterpreter, scorer: PairScorer) -> None:

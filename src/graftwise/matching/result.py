@@ -89,6 +89,7 @@ class DonorResult(_Frozen):
     donor_id: str | None
     donor_type: str
     registry: str | None
+    population: str | None = Field(description="the donor's ethnicity/population code (§9)")
     filter_match_count: int
     filter_locus_counts: dict[str, int]
     typed_loci_count: int
@@ -107,6 +108,7 @@ class SearchResult(_Frozen):
     donor_count: int = Field(description="donors that passed the filter")
     filter_denominator: int = Field(description="2 × matched loci")
     scoring_denominator: int = Field(description="2 × (scored loci − excluded loci)")
+    antigen_match_denominator: int = Field(description="2 × scored loci")
     offset: int
     limit: int | None
     donors: list[DonorResult]

@@ -314,6 +314,8 @@ class DonorSearch:
         records = list(self.records([int(r) for r in rows])) if self.records is not None and len(rows) else []
         registries = list(self.arrays.meta.get("registries", []))
         reg_col = self._attr("registry", rows, np.int64, -1)
+        populations = list(self.arrays.meta.get("populations", []))
+        pop_col = self._attr("population", rows, np.int64, -1)
         attrs = {k: self._attr(k, rows, np.int64, -1) for k in ("sex", "parity", "cmv", "abo")}
         birth = self._attr("birth_date", rows, np.int64, np.iinfo(np.int32).min)
         dtype_col = self._attr("donor_type", rows, np.int64, -1)
@@ -331,6 +333,7 @@ class DonorSearch:
                     donor_id=_donor_id(records[k]) if records else None,
                     donor_type="cord" if dtype_col[k] == 1 else "adult",
                     registry=registries[reg_col[k]] if 0 <= reg_col[k] < len(registries) else None,
+                    population=populations[pop_col[k]] if 0 <= pop_col[k] < len(populations) else None,
                     filter_match_count=int(columns.filter_match_count[j]),
                     filter_locus_counts={
                         L: int(columns.filter_counts[j, i]) for i, L in enumerate(columns.filter_loci)
@@ -363,6 +366,7 @@ class DonorSearch:
             donor_count=int(columns.rows.shape[0]),
             filter_denominator=request.filter_denominator,
             scoring_denominator=request.scoring_denominator,
+            antigen_match_denominator=2 * len(request.scoring.loci_to_score),
             offset=offset,
             limit=limit,
             donors=donors,
