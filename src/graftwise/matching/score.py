@@ -96,6 +96,8 @@ class PairScorer:
     _memo: dict[tuple[str, bool, tuple[str, str], tuple[str, str]], LocusResult] = field(
         default_factory=dict, repr=False
     )
+    _grades: dict[tuple[str, str, str], MatchGrade] = field(default_factory=dict, repr=False)
+    _positions: dict[tuple[str, str, str, str, str], PositionResult] = field(default_factory=dict, repr=False)
 
     @property
     def tce(self) -> TceGroups:
@@ -110,9 +112,8 @@ class PairScorer:
         return found
 
     def _score_locus(self, locus: str, patient: Pair, donor: Pair, included: bool) -> LocusResult:
-        interp = self.interp
         ps, ds = substitute_nulls(patient), substitute_nulls(donor)
-        grades = {o: tuple(grade(interp, patient[o[i]], donor[i]) for i in (0, 1)) for o in (DIRECT, CROSS)}
+        grades = {o: tuple(self._grade(patient[o[i]], donor[i]) for i in (0, 1)) for o in (DIRECT, CROSS)}
         best = max(sum(g.ordinal for g in gs) for gs in grades.values())
         kept = [o for o in (DIRECT, CROSS) if sum(g.ordinal for g in grades[o]) == best]
         confs = {o: tuple(confidence(ps[o[i]], ds[i]) for i in (0, 1)) for o in kept}
@@ -166,7 +167,31 @@ class PairScorer:
             tce=tce_info,
         )
 
+    def _grade(self, patient: PositionTyping, donor: PositionTyping) -> MatchGrade:
+        key = (patient.locus, patient.text, donor.text)
+        found = self._grades.get(key)
+        if found is None:
+            found = self._grades[key] = grade(self.interp, patient, donor)
+        return found
+
     def _position(
+        self,
+        patient: PositionTyping,
+        donor: PositionTyping,
+        ps: PositionTyping,
+        ds: PositionTyping,
+        g: MatchGrade,
+        c: MatchConfidence,
+        antigen: bool | None,
+    ) -> PositionResult:
+        """One position's result; a function of the four typings (the verdicts derive from them), so memoised."""
+        key = (patient.locus, patient.text, donor.text, ps.text, ds.text)
+        found = self._positions.get(key)
+        if found is None:
+            found = self._positions[key] = self._explain(patient, donor, ps, ds, g, c, antigen)
+        return found
+
+    def _explain(
         self,
         patient: PositionTyping,
         donor: PositionTyping,
