@@ -8,7 +8,7 @@ Arrieta-Bolaños E et al., *Blood Adv* 2018;2:1773 (clinical association). Data:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graftwise.matching.typing import PositionTyping, TypingInterpreter
 
@@ -53,12 +53,13 @@ def tce_group_value(assignment: str) -> int | None:
     return int(value[0])
 
 
-@dataclass(frozen=True)
+@dataclass
 class TceGroups:
-    """Looks up TCE groups of DPB1 typings in one release."""
+    """Looks up TCE groups of DPB1 typings in one release (memoised per typing string)."""
 
     interp: TypingInterpreter
     version: TceVersion = TceVersion.V2
+    _memo: dict[str, int | None] = field(default_factory=dict, repr=False)
 
     def allele_group(self, allele: str) -> int | None:
         row = self.interp.nom.tables.tce.get(allele)
@@ -69,10 +70,12 @@ class TceGroups:
     def typing_group(self, typing: PositionTyping) -> int | None:
         """The group of a position: the common group of its expressing alleles; None (unknown) when an allele has
         no assignment or the alleles disagree (an ambiguous typing cannot be classified)."""
+        if typing.text in self._memo:
+            return self._memo[typing.text]
         groups = {self.allele_group(a) for a in typing.expressing}
-        if len(groups) != 1 or None in groups:
-            return None
-        return groups.pop()
+        found = groups.pop() if len(groups) == 1 else None
+        self._memo[typing.text] = found
+        return found
 
 
 def tce_compare(

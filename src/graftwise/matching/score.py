@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from graftwise.errors import GraftwiseError
 from graftwise.matching.confidence import MatchConfidence, confidence, is_antigen_match
@@ -99,7 +100,7 @@ class PairScorer:
     _grades: dict[tuple[str, str, str], MatchGrade] = field(default_factory=dict, repr=False)
     _positions: dict[tuple[str, str, str, str, str], PositionResult] = field(default_factory=dict, repr=False)
 
-    @property
+    @cached_property
     def tce(self) -> TceGroups:
         return TceGroups(self.interp, self.tce_version)
 
