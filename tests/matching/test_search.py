@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from registry_folder import write_registry
 
+from graftwise.errors import ValidationError
 from graftwise.matching.index import index_dir
 from graftwise.matching.ranking import RankingConfig, abo_class
 from graftwise.matching.request import RequestError, validate_request
@@ -213,6 +214,13 @@ def test_ranking_is_configurable(tmp_path: Path, interp: TypingInterpreter, scor
     assert [d.row for d in e.search(raw).donors] == [0, 1]
     e.ranking = RankingConfig(order=("age", "match_count"), as_of=AS_OF)  # e.g. PTCy: age may outrank one mismatch
     assert [d.row for d in e.search(raw).donors] == [1, 0]
+
+
+def test_ranking_order_is_validated() -> None:
+    with pytest.raises(ValidationError, match="each key at most once"):
+        RankingConfig(order=("age", "age"))
+    with pytest.raises(ValidationError, match="each key at most once"):
+        RankingConfig(order=("height",))  # type: ignore[arg-type]
 
 
 def test_abo_classes() -> None:

@@ -11,12 +11,13 @@ exist yet, so it is not a key. The ranking is shown with its reasons and is neve
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from graftwise.errors import ValidationError
 
 RankKey = Literal[
     "match_count", "category", "grade_score", "confidence_score", "dpb1", "age", "cmv", "sex_parity", "abo"
@@ -65,6 +66,14 @@ class RankingConfig:
 
     order: tuple[RankKey, ...] = DEFAULT_ORDER
     as_of: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.order if k not in DEFAULT_ORDER]
+        if unknown or len(set(self.order)) != len(self.order):
+            raise ValidationError(
+                f"ranking order {list(self.order)}: each key at most once, from {', '.join(DEFAULT_ORDER)}",
+                field="order",
+            )
 
 
 @dataclass(frozen=True)
@@ -161,7 +170,3 @@ def reasons(
     if abo is not None:
         out.append(f"ABO {abo}")
     return out
-
-
-def order_is_valid(order: Sequence[str]) -> bool:
-    return all(k in DEFAULT_ORDER for k in order) and len(set(order)) == len(order)

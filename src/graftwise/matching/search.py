@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from graftwise.matching.ranking import (
 )
 from graftwise.matching.request import SearchRequest
 from graftwise.matching.result import DonorResult, LocusResult, OverallCategory, SearchResult
-from graftwise.matching.score import Pair, PairScorer, antigen_match_count, normalise_pair, untyped_pair
+from graftwise.matching.score import Pair, PairScorer, antigen_match_count, normalise_pair
 from graftwise.matching.source import HLA_LOCI, DonorArrays
 from graftwise.matching.typing import (
     MATCH_LOCI,
@@ -175,7 +175,7 @@ class DonorSearch:
         t1 = time.perf_counter()
         columns = self._score(request, patient, rows, tuple(ordered), counts, started)
         t2 = time.perf_counter()
-        return _replace_times(columns, t1 - t0, t2 - t1)
+        return replace(columns, matching_seconds=t1 - t0, scoring_seconds=t2 - t1)
 
     def _score(
         self,
@@ -378,12 +378,6 @@ class DonorSearch:
         return self.page(self.run(request), request.offset, request.limit)
 
 
-def _replace_times(columns: SearchColumns, matching: float, scoring: float) -> SearchColumns:
-    from dataclasses import replace
-
-    return replace(columns, matching_seconds=matching, scoring_seconds=scoring)
-
-
 def _donor_id(record: Any) -> str | None:
     for name in ("donor_id", "record_id", "id"):
         value = getattr(record, name, None)
@@ -413,4 +407,4 @@ def _cmv_text(patient: str | None, donor: int) -> str | None:
     return "CMV matched" if donor == int(patient == "positive") else "CMV mismatched"
 
 
-__all__ = ["DonorSearch", "SearchColumns", "patient_pairs", "untyped_pair"]
+__all__ = ["DonorSearch", "LocusScores", "SearchColumns", "patient_pairs"]
