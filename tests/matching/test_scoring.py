@@ -312,3 +312,18 @@ def test_filter_orientation_and_new(scorer: PairScorer) -> None:
     assert filter_locus_count(pair(i, "A", "A*01:01", "A*02:01"), pair(i, "A", "A*02:01", "A*01:01")) == 2  # crossed
     assert filter_locus_count(pair(i, "A", "A*01:01", "A*02:01"), pair(i, "A", "NEW", "A*01:01")) == 1
     assert filter_locus_count(pair(i, "C", "", ""), pair(i, "C", "NEW", "NEW")) == 2  # untyped patient locus
+
+
+def test_tce_unknown_for_ambiguous_or_unassigned(scorer: PairScorer) -> None:
+    # an allele string whose alleles are in different groups (2 and 3) cannot be classified
+    r = locus(scorer, "DPB1", ("DPB1*03:01/DPB1*04:01", "DPB1*04:01"), ("DPB1*09:01", "DPB1*09:01"))
+    assert r.category is LocusCategory.UNKNOWN
+    assert r.mismatch_direction is None
+    # an allele without an assignment (blank in the V1 column) makes the locus Unknown under V1
+    i = scorer.interp
+    blank = next(a for a, (v1, _) in i.nom.tables.tce.items() if v1 == "" and not a.endswith("N"))
+    v1 = PairScorer(i, tce_version=TceVersion.V1)
+    r1 = v1.score_locus("DPB1", pair(i, "DPB1", blank, blank), pair(i, "DPB1", "DPB1*09:01", "DPB1*09:01"))
+    assert r1.category is LocusCategory.UNKNOWN
+    r2 = scorer.score_locus("DPB1", pair(i, "DPB1", blank, blank), pair(i, "DPB1", "DPB1*09:01", "DPB1*09:01"))
+    assert r2.category is not LocusCategory.UNKNOWN  # the same pair is classified with V2
