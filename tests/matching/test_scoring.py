@@ -106,9 +106,11 @@ def test_orientation_cross_wins_and_positions_follow_the_donor(scorer: PairScore
 
 
 def test_orientation_confidence_breaks_a_grade_tie(scorer: PairScorer) -> None:
-    # grades tie (Mismatch+PGroup either way would tie only with untyped); use a homozygous-like case:
-    r = locus(scorer, "A", ("A*01:01:01:01", "A*01:XX"), ("A*01:01:01:01", "A*01:01:01:01"))
-    assert [p.confidence for p in r.positions] == [MatchConfidence.DEFINITE, MatchConfidence.POTENTIAL]
+    # both orientations grade GDna + GDna; the crossed one pairs the two single alleles (Definite), so it wins
+    r = locus(scorer, "A", ("A*01:01", "A*01:01:01:01"), ("A*01:01:01:01", "A*01:01"))
+    assert [p.grade for p in r.positions] == [MatchGrade.GDNA, MatchGrade.GDNA]
+    assert r.orientation == "cross"
+    assert [p.confidence for p in r.positions] == [MatchConfidence.DEFINITE, MatchConfidence.EXACT]
 
 
 # ---- §3.3 null alleles (the summary table) ---------------------------------------------------------------------
