@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from graftwise.cli import app
 from graftwise.cli._common import run_cli
+from graftwise.matching.request import RequestError
 
 PATIENT = {
     "A": ["01:01", "A*02:01"],
@@ -50,6 +51,10 @@ def test_search_table_with_mismatch(files: tuple[Path, Path]) -> None:
     assert result.exit_code == 0, result.output
     assert "2 donor(s) match" in result.output
     assert "9/10" in result.output
+    bad = CliRunner().invoke(app, [*args, "--patient-cmv", "maybe"])
+    assert bad.exit_code != 0
+    assert isinstance(bad.exception, RequestError)
+    assert bad.exception.problems[0][0] == "patient_cmv"
 
 
 def test_search_cord(files: tuple[Path, Path]) -> None:

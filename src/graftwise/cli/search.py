@@ -55,6 +55,8 @@ def search(
     donor_type: str = typer.Option("adult", "--donor-type", help="adult (10 loci: A B C DQB1 DRB1) or cord (8)."),
     limit: int = typer.Option(20, "--limit", min=1, help="Results shown."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    patient_cmv: str | None = typer.Option(None, "--patient-cmv", help="negative or positive (ranks CMV match)."),
+    patient_abo: str | None = typer.Option(None, "--patient-abo", help="O, A, B or AB (ranks ABO compatibility)."),
 ) -> None:
     """Search a registry for a patient: every suitable donor, graded and ranked, with reasons."""
     if donor_type not in ("adult", "cord"):
@@ -68,6 +70,8 @@ def search(
         "mismatches": {"total": mismatches, "per_locus": {locus: min(2, mismatches) for locus in loci}},
         "scoring": {"loci_to_score": list(SCORE_LOCI), "loci_excluded_from_aggregates": ["DPB1"]},
         "patient_hla": hla,
+        "patient_cmv": patient_cmv,
+        "patient_abo": patient_abo,
         "limit": limit,
     }
     engine = DonorSearch(arrays, interp, PairScorer(interp), cache=registry, records=records)
