@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from graftwise.cli import clinical, data
+from graftwise.cli import clinical, data, demo, hla
 from graftwise.cli._common import run_cli
 
 app = typer.Typer(
@@ -16,6 +16,8 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(clinical.app, name="clinical")
+app.add_typer(hla.app, name="hla")
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

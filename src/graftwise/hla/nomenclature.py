@@ -17,6 +17,8 @@ from typing import Literal
 
 from graftwise.data import DataRoot
 from graftwise.errors import ValidationError
+from graftwise.hla.cwd import CWD_CATALOGUES, CWDCatalogue, CWDStatus, load_cwd
+from graftwise.hla.drbx import blend_drbx
 from graftwise.hla.errors import (
     DeletedAlleleError,
     HLAError,
@@ -29,7 +31,6 @@ from graftwise.hla.errors import (
     RenamedAlleleError,
     UnknownLocusError,
 )
-from graftwise.hla.drbx import blend_drbx
 from graftwise.hla.gl import GL, GLLeaf, GLNode, parse_gl, parse_glsc
 from graftwise.hla.mac import MACTable, load_mac_table
 from graftwise.hla.names import (
@@ -42,7 +43,6 @@ from graftwise.hla.names import (
     split_allele,
     v2_to_v3_candidates,
 )
-from graftwise.hla.cwd import CWD_CATALOGUES, CWDCatalogue, CWDStatus, load_cwd
 from graftwise.hla.reduce import Compat, LgxCandidates, Reducer, Reduction
 from graftwise.hla.tables import ReleaseTables, load_tables
 
@@ -507,7 +507,6 @@ class Nomenclature:
         order = self._order
         return sorted(names, key=lambda n: order.get(n, len(order)))
 
-
     # ---- reductions (hla-nomenclature.md §§11-14) ------------------------------------------------------------------
 
     def reducer(self, compat: Compat = None, lgx_candidates: LgxCandidates = "all") -> Reducer:
@@ -556,9 +555,7 @@ class Nomenclature:
         """The official P groups of every expressed allele a token stands for. An allele on a singleton P line is its
         own group (as in Atlas); null alleles belong to no P group (§5) and contribute nothing."""
         return frozenset(
-            self.p_group_of.get(a, a)
-            for a in self.typing(typing, lenient=lenient).alleles
-            if a in self.tables.p_listed
+            self.p_group_of.get(a, a) for a in self.typing(typing, lenient=lenient).alleles if a in self.tables.p_listed
         )
 
     def serology(self, typing: str, *, compat: Compat = None, lenient: bool = False) -> frozenset[str]:

@@ -42,8 +42,8 @@ Compat = Literal["py-ard"] | None
 LgxCandidates = Literal["all", "lowest"]
 
 G_GROUP_LOCI = frozenset(
-    "A B C DMA DMB DOA DOB DPA1 DPB1 DQA1 DQB1 DRA DRB1 DRB3 DRB4 DRB5 E F G".split()
-)
+    ("A", "B", "C", "DMA", "DMB", "DOA", "DOB", "DPA1", "DPB1", "DQA1", "DQB1", "DRA", "DRB1", "DRB3", "DRB4"),
+) | {"DRB5", "E", "F", "G"}
 """Loci with G-group data; typings of other loci (MICA, MICB, …) pass through reductions unchanged (§12.5)."""
 
 _PYARD_EXPRESSION = "NQLS"
@@ -52,6 +52,8 @@ _NO_V2_LOCI = frozenset({"MICA", "MICB", "HFE"})
 _GROUPING = frozenset({"lg", "lgx", "G", "P"})
 _SCHEMA = 1
 """Version of :class:`ReductionTables`; bump when its build changes so cached tables are rebuilt."""
+_MEMO_LIMIT = 1 << 20
+"""Whole-string results kept per reducer; the memo is emptied when it fills (bounded memory on big files)."""
 
 
 @dataclass(frozen=True)
@@ -180,9 +182,9 @@ def build_tables(tables: ReleaseTables, *, compat: bool, lgx_candidates: LgxCand
     valid = frozenset(tables.alleles) | {_fields(a, n) for a in tables.alleles for n in (2, 3)} | expression_2d
 
     shortnulls: dict[str, list[str]] = defaultdict(list)
-    for key, members in who.items():
+    for key, names in who.items():
         if ":" in key and key[-1] not in _PYARD_EXPRESSION + "GP":
-            for m in members:
+            for m in names:
                 if m[-1] in _PYARD_EXPRESSION:
                     shortnulls[key + m[-1]].append(m)
 
@@ -233,6 +235,7 @@ class Reducer:
     _leaves: dict[tuple[str, str, bool], _Leaf] = field(default_factory=dict, repr=False)
     _elements: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _alleles: dict[tuple[str, str, bool], str] = field(default_factory=dict, repr=False)
+    _strings: dict[tuple[str, str, bool], Reduction] = field(default_factory=dict, repr=False)
 
     @cached_property
     def t(self) -> ReductionTables:
@@ -261,7 +264,18 @@ class Reducer:
             )
         if not isinstance(gl, str):
             raise ValidationError("a typing must be a string", field="gl")
-        tree = self.nom._parse_versioned(gl)  # noqa: SLF001 - the nomenclature's GLSC-aware parser
+        key = (gl, to, lenient)
+        done = self._strings.get(key)
+        if done is not None:
+            return done
+        if len(self._strings) >= _MEMO_LIMIT:
+            self._strings.clear()
+        done = self._reduce(gl, to, lenient)
+        self._strings[key] = done
+        return done
+
+    def _reduce(self, gl: str, to: str, lenient: bool) -> Reduction:
+        tree = self.nom._parse_versioned(gl)
         leaves: dict[int, _Leaf] = {}
         self._collect(tree, to, lenient, leaves)
         warnings = tuple(dict.fromkeys(w for leaf in leaves.values() for w in leaf.warnings))
@@ -486,7 +500,10 @@ class Reducer:
                 return pinged + "g" if to == "lg" else pinged
             first = self._allele(name, to, re_ping=False)
             plain = first[:-1] if first.endswith("g") else first
-            if plain != name and "/" not in plain and plain not in self.t.p_not_g_values:
+            # py-ard reduces any changed single result once more; the default only a name that came from no table
+            # (its own first two fields), because a G group's official 2-field name can span several groups.
+            settled = not self.compat and to != "U2" and name in self.t.lgx
+            if not settled and plain != name and "/" not in plain and plain not in self.t.p_not_g_values:
                 again = self._allele(plain, to, re_ping=False)
                 if "/" in again or self._valid_allele(again):
                     return again
@@ -583,16 +600,15 @@ class Reducer:
 
     def _small_g(self, name: str) -> str:
         """Atlas's protein-level small-g group(s) of the alleles a token stands for (§12.4)."""
-        groups = {self.nom.small_g_of[a] for a in self.nom.typing(name, lenient=True).alleles if a in self.nom.small_g_of}
+        groups = {
+            self.nom.small_g_of[a] for a in self.nom.typing(name, lenient=True).alleles if a in self.nom.small_g_of
+        }
         return "/".join(self._sort(groups))
 
     def _cwd(self, name: str) -> str:
         """py-ard's ``cwd_redux`` on one element: 2-field names kept, anything else to lgx, then only the names in
         CWD 2.0 (Mack et al. 2013) are kept (§10)."""
         parts = name.split(":")
-        if len(parts) == 2 and not parts[1].isalpha():
-            candidates = [name]
-        else:
-            candidates = self._element(name, "lgx").split("/")
+        candidates = [name] if len(parts) == 2 and not parts[1].isalpha() else self._element(name, "lgx").split("/")
         catalogue = self.nom.cwd_catalogue("cwd2")
         return "/".join(self._sort(c for c in candidates if c in catalogue))

@@ -3,8 +3,8 @@
 Two orders:
 
 * :func:`smart_sort` (default mode): a total order. By locus; then numerically field by field, ignoring the suffixes
-  ``P N Q L S G g``; serology by its number; a string holding GL operators by its first typing. Ties (``A*01:01:01`` and ``A*01:01:01N``) are broken by the text, so the output never depends on input
-  order.
+  ``P N Q L S G g``; serology by its number; a string holding GL operators by its first typing. Ties
+  (``A*01:01:01`` and ``A*01:01:01N``) are broken by the text, so the output never depends on input order.
 * :func:`pyard_sort` (compatibility mode): the order py-ard 2.4.2's comparator gives. It compares allele names by
   their numeric fields only (the locus is not compared), serology by number, and any string holding a GL operator
   lexicographically. Where that comparator calls two distinct strings equal, py-ard's order follows Python's set

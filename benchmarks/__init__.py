@@ -1,0 +1,1 @@
+"""graftwise benchmarks (run by ``make bench``; never part of the package or of CI)."""

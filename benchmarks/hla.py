@@ -1,0 +1,395 @@
+"""HLA nomenclature: graftwise vs py-ard 2.4.2 on the same IPD-IMGT/HLA files (hla-nomenclature.md §13.3).
+
+Run with ``make bench`` or ``python -m benchmarks hla``. py-ard reads the shared files through ``file://`` URLs
+(``IMGT_HLA_URL``, ``PYARD_RC=no``, ``load_mac=False``; its ``mac_codes`` table is then seeded from the same Atlas
+MAC subset graftwise reads, without the fake test codes). Work files go to ``benchmarks/out/``.
+
+Parts: (a) every allele of the release to lgx and G; (b) 1,000,000 random single alleles to lgx; (c) 100,000 random
+five-locus GL strings with MACs and XX codes to lgx; (d) cold and warm start, each in a fresh process. Agreement is
+reported against graftwise's py-ard compatibility mode (target: 100 %) and its default mode (every disagreement
+put in a documented divergence category, or listed as undocumented).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+RELEASE = "3.58.0"
+SEED = 20261129
+N_SINGLE = 1_000_000
+N_GL = 100_000
+LOCI = ("A", "B", "C", "DRB1", "DQB1")
+OUT = Path(__file__).resolve().parent / "out"
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def _data_root() -> Path:
+    value = os.environ.get("GRAFTWISE_DATA")
+    if not value:
+        sys.exit("set GRAFTWISE_DATA to the reference data folder (make bench does)")
+    return Path(value).resolve()
+
+
+def _env(data: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        IMGT_HLA_URL=f"file://{data}/imgthla/",
+        PYARD_RC="no",
+        GRAFTWISE_DATA=str(data),
+        GRAFTWISE_CACHE=str(OUT / "graftwise-cache"),
+    )
+    return env
+
+
+# ---- start-up (d), each in a fresh process ------------------------------------------------------------------------
+
+_PYARD_START = """
+import time; t = time.perf_counter()
+import pyard
+ard = pyard.init("Latest", data_dir={data_dir!r}, load_mac=False)
+ard.redux("A*01:01:01:01", "lgx")
+print(time.perf_counter() - t)
+"""
+
+_OURS_START = """
+import time; t = time.perf_counter()
+from graftwise.hla import Nomenclature
+nom = Nomenclature.load({release!r})
+nom.reduce("A*01:01:01:01", "lgx", {compat!r})
+print(time.perf_counter() - t)
+"""
+
+
+def _timed(code: str, env: dict[str, str]) -> float:
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _seed_macs(data_dir: Path, data: Path) -> int:
+    from graftwise.hla.mac import read_atlas_csv
+
+    table = read_atlas_csv(data / "mac" / "atlas-LargeMacDictionary.csv")
+    import pyard.db
+
+    conn = sqlite3.connect(data_dir / "pyard-Latest.sqlite3")
+    pyard.db.save_mac_codes(conn, {code: "/".join(e) for code, e in table.codes.items()}, "mac_codes")
+    conn.commit()
+    conn.close()
+    return len(table.codes)
+
+
+def startup(data: Path, env: dict[str, str]) -> dict[str, float]:
+    pyard_dir = OUT / "pyard"
+    shutil.rmtree(pyard_dir, ignore_errors=True)
+    shutil.rmtree(OUT / "graftwise-cache", ignore_errors=True)
+    pyard_dir.mkdir(parents=True)
+    res: dict[str, float] = {}
+    res["pyard_cold"] = _timed(_PYARD_START.format(data_dir=str(pyard_dir)), env)
+    res["pyard_warm"] = statistics.median(_timed(_PYARD_START.format(data_dir=str(pyard_dir)), env) for _ in range(3))
+    for compat, label in ((None, "default"), ("py-ard", "compat")):
+        shutil.rmtree(OUT / "graftwise-cache", ignore_errors=True)
+        res[f"ours_{label}_cold"] = _timed(_OURS_START.format(release=RELEASE, compat=compat), env)
+        res[f"ours_{label}_warm"] = statistics.median(
+            _timed(_OURS_START.format(release=RELEASE, compat=compat), env) for _ in range(3)
+        )
+    return res
+
+
+# ---- inputs -------------------------------------------------------------------------------------------------------
+
+
+def _mac_candidates(nom: object, rng: random.Random) -> dict[str, list[str]]:
+    """Per locus, MAC typings whose code has at least one valid allele at that locus and group."""
+    from graftwise.hla import Nomenclature
+
+    assert isinstance(nom, Nomenclature)
+    two_field: dict[str, set[str]] = defaultdict(set)
+    for allele in nom.tables.alleles:
+        locus = allele.split("*")[0]
+        if locus in LOCI:
+            parts = allele.split(":")
+            two_field[locus].add(parts[0].split("*")[1] + ":" + parts[1].rstrip("NQLSCA"))
+    out: dict[str, list[str]] = defaultdict(list)
+    codes = sorted(nom.macs.codes.items())
+    for locus in LOCI:
+        firsts = sorted({n.split(":")[0] for n in two_field[locus]})
+        for code, elements in rng.sample(codes, 3000):
+            if all(":" in e for e in elements):
+                if any(e in two_field[locus] for e in elements):
+                    first = Counter(e.split(":")[0] for e in elements).most_common(1)[0][0]
+                    out[locus].append(f"{locus}*{first}:{code}")
+            else:
+                for first in firsts:
+                    if any(f"{first}:{e}" in two_field[locus] for e in elements):
+                        out[locus].append(f"{locus}*{first}:{code}")
+                        break
+    return out
+
+
+def _gl_strings(nom: object, rng: random.Random, n: int) -> list[str]:
+    from graftwise.hla import Nomenclature
+
+    assert isinstance(nom, Nomenclature)
+    by_locus: dict[str, list[str]] = defaultdict(list)
+    for allele in nom.tables.alleles:
+        by_locus[allele.split("*")[0]].append(allele)
+    macs = _mac_candidates(nom, rng)
+
+    def typing(locus: str) -> str:
+        r = rng.random()
+        if r < 0.15 and macs[locus]:
+            return rng.choice(macs[locus])
+        if r < 0.25:
+            return rng.choice(by_locus[locus]).split(":")[0] + ":XX"
+        if r < 0.32:
+            return "/".join(sorted({_truncate(rng.choice(by_locus[locus]), rng) for _ in range(rng.randint(2, 3))}))
+        return _truncate(rng.choice(by_locus[locus]), rng)
+
+    return ["^".join(f"{typing(locus)}+{typing(locus)}" for locus in LOCI) for _ in range(n)]
+
+
+def _truncate(allele: str, rng: random.Random) -> str:
+    fields = allele.split(":")
+    keep = rng.choice((2, 3, 4))
+    if keep >= len(fields):
+        return allele
+    return ":".join(fields[:keep]).rstrip("NQLSCA")
+
+
+# ---- running and comparing ----------------------------------------------------------------------------------------
+
+
+def _run(fn: Callable[[str, str], str], items: list[str], to: str) -> tuple[list[str], float]:
+    out: list[str] = []
+    t = time.perf_counter()
+    for item in items:
+        try:
+            out.append(fn(item, to))
+        except Exception as exc:  # an error is an answer too; both engines must agree on it
+            out.append(f"!error:{type(exc).__name__}")
+    return out, time.perf_counter() - t
+
+
+def _same_up_to_ties(a: str, b: str) -> bool:
+    from graftwise.hla.sort import pyard_equal
+
+    if sorted(a.split("/")) != sorted(b.split("/")) or "+" in a or "^" in a:
+        return False
+    return all(x == y or pyard_equal(x, y) for x, y in zip(a.split("/"), b.split("/"), strict=True))
+
+
+class Classifier:
+    """Puts a default-mode disagreement into a documented divergence category (docs/hla/divergences.md)."""
+
+    def __init__(self, nom: object) -> None:
+        from graftwise.hla import Nomenclature
+
+        assert isinstance(nom, Nomenclature)
+        self.nom = nom
+        self.compat = nom.reducer("py-ard")
+        self.default = nom.reducer(None)
+
+    def leaf(self, token: str, to: str) -> str:
+        nom = self.nom
+        c_t, d_t = self.compat.t, self.default.t
+        try:
+            members = nom.typing(token).alleles
+        except Exception:
+            return "validation: py-ard accepts, strict mode rejects"
+        ours = set(self._safe(self.default, token, to).split("/"))
+        theirs = set(self._safe(self.compat, token, to).split("/"))
+        if ours == theirs:
+            return ""
+        if any(c_t.g.get(a) != d_t.g.get(a) for a in members):
+            return "G-group names: official vs recomputed (#232)"
+        if any(a in d_t.p_not_g and a not in c_t.p_not_g for a in members):
+            return "ping applied uniformly (#351)"
+        if theirs < ours:
+            return "several candidates: all vs lowest/last (#333)"
+        if token.split(":")[0] == "C*10":
+            return "C*10 XX broad"
+        return "UNDOCUMENTED"
+
+    @staticmethod
+    def _safe(reducer: object, token: str, to: str) -> str:
+        try:
+            return reducer.leaf(token, to).value  # type: ignore[attr-defined]
+        except Exception as exc:
+            return f"!error:{type(exc).__name__}"
+
+    def gl(self, gl: str, to: str) -> str:
+        from graftwise.hla import parse_gl
+        from graftwise.hla.gl import leaves
+
+        found = [c for leaf in leaves(parse_gl(gl)) if (c := self.leaf(leaf.token, to))]
+        return found[0] if found else "sort order of '+' parts holding '/' lists"
+
+
+def _compare(
+    items: list[str], ref: list[str], ours: list[str], classify: Callable[[str], str] | None
+) -> tuple[int, Counter[str], dict[str, list[str]]]:
+    agree = 0
+    cats: Counter[str] = Counter()
+    examples: dict[str, list[str]] = defaultdict(list)
+    for item, a, b in zip(items, ref, ours, strict=True):
+        if a == b:
+            agree += 1
+            continue
+        if _same_up_to_ties(a, b):
+            cat = "tie order (py-ard's set order)"
+        elif a.startswith("!error") or b.startswith("!error"):
+            cat = "error vs value"
+        else:
+            cat = classify(item) if classify else "UNDOCUMENTED"
+        cats[cat] += 1
+        if len(examples[cat]) < 4:
+            examples[cat].append(f"`{item}` → py-ard `{a[:120]}`, graftwise `{b[:120]}`")
+    return agree, cats, examples
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")
+        )
+        ram = f"{mem_kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, StopIteration):
+        ram = "unknown RAM"
+    return f"{os.cpu_count()} CPUs (nproc), {cpu}, {ram}, Python {platform.python_version()}, {platform.system()}"
+
+
+def run() -> None:
+    data = _data_root()
+    env = _env(data)
+    os.environ.update(env)
+    OUT.mkdir(exist_ok=True)
+    print("(d) start-up, fresh processes ...", flush=True)
+    start = startup(data, env)
+    n_macs = _seed_macs(OUT / "pyard", data)
+    print(json.dumps(start, indent=1), flush=True)
+
+    import pyard
+
+    from graftwise.hla import Nomenclature
+
+    ard = pyard.init("Latest", data_dir=str(OUT / "pyard"), load_mac=False)
+    nom = Nomenclature.load(RELEASE)
+    classifier = Classifier(nom)
+    engines: dict[str, Callable[[str, str], str]] = {
+        "py-ard": ard.redux,
+        "compat": lambda gl, to: nom.reduce(gl, to, "py-ard").value,
+        "default": lambda gl, to: nom.reduce(gl, to).value,
+    }
+    rng = random.Random(SEED)
+    alleles = list(nom.tables.alleles)
+    parts: list[tuple[str, list[str], str, Callable[[str], str]]] = [
+        ("(a) every allele → lgx", alleles, "lgx", lambda x: classifier.leaf(x, "lgx")),
+        ("(a) every allele → G", alleles, "G", lambda x: classifier.leaf(x, "G")),
+        (
+            "(b) 1,000,000 random alleles → lgx",
+            [rng.choice(alleles) for _ in range(N_SINGLE)],
+            "lgx",
+            lambda x: classifier.leaf(x, "lgx"),
+        ),
+        (
+            "(c) 100,000 five-locus GL strings → lgx",
+            _gl_strings(nom, rng, N_GL),
+            "lgx",
+            lambda x: classifier.gl(x, "lgx"),
+        ),
+    ]
+    rows = []
+    for title, items, to, classify in parts:
+        print(title, "...", flush=True)
+        ref, t_ref = _run(engines["py-ard"], items, to)
+        comp, t_comp = _run(engines["compat"], items, to)
+        dflt, t_dflt = _run(engines["default"], items, to)
+        agree_c, cats_c, ex_c = _compare(items, ref, comp, None)
+        agree_d, cats_d, ex_d = _compare(items, ref, dflt, classify)
+        rows.append((title, len(items), t_ref, t_comp, t_dflt, agree_c, cats_c, ex_c, agree_d, cats_d, ex_d))
+        print(
+            f"  py-ard {len(items) / t_ref:,.0f}/s; compat {len(items) / t_comp:,.0f}/s "
+            f"({t_ref / t_comp:.1f}x), agree {agree_c}/{len(items)}; default {len(items) / t_dflt:,.0f}/s "
+            f"({t_ref / t_dflt:.1f}x), agree {agree_d}/{len(items)} {dict(cats_d)}",
+            flush=True,
+        )
+    _write(start, rows, n_macs)
+
+
+def _write(start: dict[str, float], rows: list[tuple], n_macs: int) -> None:  # type: ignore[type-arg]
+    lines = [
+        "# Benchmark results",
+        "",
+        "## HLA nomenclature",
+        "",
+        "Command: `make bench` (equivalently `GRAFTWISE_DATA=../shared/hla-data .venv/bin/python -m benchmarks hla`).",
+        "",
+        f"Machine: {_machine()}.",
+        "",
+        f"Release {RELEASE} from the shared files for both engines; py-ard 2.4.2 offline (`IMGT_HLA_URL=file://…`, "
+        f"`PYARD_RC=no`, `load_mac=False`, then its `mac_codes` table seeded with the same {n_macs:,} genuine Atlas "
+        "codes graftwise reads). Random inputs use seed "
+        f"{SEED}. Throughput is single-threaded, engines warm (loaded), each engine's own memoisation at its "
+        "defaults (py-ard: LRU of 1,000 per function; graftwise: per token and per string, bounded).",
+        "",
+        "### Throughput and agreement",
+        "",
+        "| Part | Inputs | py-ard /s | graftwise compat /s (ratio) | agreement compat | graftwise default /s (ratio) "
+        "| agreement default |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for title, n, t_ref, t_comp, t_dflt, agree_c, _, _, agree_d, _, _ in rows:
+        lines.append(
+            f"| {title} | {n:,} | {n / t_ref:,.0f} | {n / t_comp:,.0f} ({t_ref / t_comp:.1f}×) | "
+            f"{100 * agree_c / n:.3f} % | {n / t_dflt:,.0f} ({t_ref / t_dflt:.1f}×) | {100 * agree_d / n:.3f} % |"
+        )
+    lines += ["", "### Disagreements by category", ""]
+    for title, _, _, _, _, _, cats_c, ex_c, _, cats_d, ex_d in rows:
+        lines.append(f"**{title}**")
+        lines.append("")
+        for mode, cats, ex in (("compat", cats_c, ex_c), ("default", cats_d, ex_d)):
+            if not cats:
+                lines.append(f"- {mode}: none")
+                continue
+            for cat, count in cats.most_common():
+                lines.append(f"- {mode}, {cat}: {count:,}; e.g. " + "; ".join(ex[cat]))
+        lines.append("")
+    lines += [
+        "### Start-up (fresh process: import, load release, first reduction; median of 3 for warm)",
+        "",
+        "| Engine | cold (builds caches) | warm |",
+        "|---|---|---|",
+        f"| py-ard 2.4.2 | {start['pyard_cold']:.2f} s | {start['pyard_warm']:.2f} s |",
+        f"| graftwise default | {start['ours_default_cold']:.2f} s | {start['ours_default_warm']:.2f} s "
+        f"({start['pyard_warm'] / start['ours_default_warm']:.1f}× faster) |",
+        f"| graftwise compat | {start['ours_compat_cold']:.2f} s | {start['ours_compat_warm']:.2f} s "
+        f"({start['pyard_warm'] / start['ours_compat_warm']:.1f}× faster) |",
+        "",
+    ]
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    section = "\n".join(lines[2:])
+    if "## HLA nomenclature" in text:
+        head, _, rest = text.partition("## HLA nomenclature")
+        tail = rest[rest.find("\n## ") :] if "\n## " in rest else ""
+        text = head + section + tail
+    else:
+        text = "\n".join(lines[:2]) + section
+    RESULTS.write_text(text)
+    print(f"wrote {RESULTS}")
