@@ -383,11 +383,13 @@ class Nomenclature:
             else:
                 members.update(found)
         if not members:
-            raise InvalidMACError(
+            error = InvalidMACError(
                 f"none of its alleles ({', '.join(dropped)}) is valid in release {self.release}",
                 token=tok.text,
                 code="no_valid_expansion",
             )
+            error.compat_class = "InvalidAlleleError"  # py-ard fails on the empty list it reduces
+            raise error
         warnings = (f"dropped alleles not in release {self.release}: {', '.join(dropped)}",) if dropped else ()
         return Typing(tok.text, tok.kind, tok.locus, frozenset(members), warnings)
 
@@ -565,14 +567,16 @@ class Nomenclature:
 
     def tce_group(self, allele: str, *, version: Literal["V1", "V2"] = "V2") -> TCEGroup:
         """The DPB1 T-cell-epitope group of one DPB1 allele (``tce/dpb_tce.csv``; matching.md §5.1). A 2- or 3-field
-        name takes its members' common assignment and is rejected when they disagree."""
+        name takes the common assignment of its expressed members (nulls are group 0) and is rejected when they
+        disagree."""
         if version not in ("V1", "V2"):
             raise ValidationError("TCE version must be 'V1' or 'V2'", field="version")
         typing = self.typing(allele)
         if typing.locus != "DPB1":
             raise ValidationError(f"{allele}: TCE groups exist for DPB1 alleles only", field="allele")
         column = 0 if version == "V1" else 1
-        values = {self.tables.tce[a][column] for a in typing.alleles if a in self.tables.tce}
+        expressed = [a for a in typing.alleles if not is_null_name(a)] or list(typing.alleles)
+        values = {self.tables.tce[a][column] for a in expressed if a in self.tables.tce}
         if len(values) > 1:
             raise ValidationError(
                 f"{allele}: its alleles have different TCE {version} groups ({', '.join(sorted(values))})",

@@ -456,11 +456,13 @@ class Reducer:
                 raise InvalidMACError("not a multiple allele code of this group", token=name, code="unknown_code")
             elements = self._mac_elements(name)
             if not elements:
-                raise InvalidMACError(
+                error = InvalidMACError(
                     f"no allele of the code is valid in release {self.nom.release}",
                     token=name,
                     code="no_valid_expansion",
                 )
+                error.compat_class = "InvalidAlleleError"  # py-ard reduces the empty list and fails on ''
+                raise error
             return self._list(elements, to)
         if name in self.t.shortnulls:
             return self._list(self.t.shortnulls[name], to)
