@@ -341,7 +341,7 @@ def run() -> None:
             row["t_comp_all"] = _run(engines["compat"], items, to)[1]
             row["t_dflt_all"] = _run(engines["default"], items, to)[1]
         if title.startswith("(b)"):  # py-ard with an LRU big enough for every allele, for a fairer warm comparison
-            big = pyard.init("Latest", data_dir=str(OUT / "pyard"), load_mac=False, max_cache_size=1 << 20)
+            big = pyard.init("Latest", data_dir=str(OUT / "pyard"), load_mac=False, cache_size=1 << 20)
             _run(big.redux, alleles, to)
             row["t_ref_big"] = _run(big.redux, items, to)[1]
         rows.append(row)

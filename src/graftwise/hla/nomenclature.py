@@ -88,6 +88,10 @@ class Typing:
         return len(self.alleles) == 1 and self.kind in (TokenKind.ALLELE, TokenKind.V2)
 
 
+_RESULTS_LIMIT = 1 << 20
+"""Memoised reductions kept; the memo is emptied when it fills (bounded memory on large donor files)."""
+
+
 @dataclass(frozen=True)
 class TCEGroup:
     """A DPB1 TCE assignment as written (``raw``: ``3``, ``2a``, ``3$``, ``0`` or ``""``) and how Atlas reads it:
@@ -117,6 +121,7 @@ class Nomenclature:
     root: DataRoot | None = None
     """Where the release came from; the CWD catalogues are read from its ``cwd/`` folder."""
     _reducers: dict[tuple[Compat, LgxCandidates], Reducer] = field(default_factory=dict, repr=False)
+    _results: dict[tuple[str, str, Compat, bool, str], Reduction] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, release: str = "Latest", root: DataRoot | None = None) -> Nomenclature:
@@ -536,8 +541,16 @@ class Nomenclature:
         """Reduce a typing or GL string (or GL String Code of this release) to ``to``: one of G, P, lg, lgx
         (default), W, exon, U2, S, 1F, small_g, cwd (§12.1). ``compat="py-ard"`` reproduces py-ard 2.4.2; the default
         follows the official IMGT data (docs/hla/divergences.md). ``lgx_candidates`` says what lgx returns for a
-        truncation touching several ARD groups: ``"all"`` of them or only the ``"lowest"`` (py-ard's choice)."""
-        return self.reducer(compat, lgx_candidates).reduce(gl, to, lenient=lenient)
+        truncation touching several ARD groups: ``"all"`` of them or only the ``"lowest"`` (py-ard's choice).
+        Results are memoised per input (bounded), so repeated typings cost one dictionary lookup."""
+        key = (gl, to, compat, lenient, lgx_candidates)
+        found = self._results.get(key)
+        if found is None:
+            found = self.reducer(compat, lgx_candidates).reduce(gl, to, lenient=lenient)
+            if len(self._results) >= _RESULTS_LIMIT:
+                self._results.clear()
+            self._results[key] = found
+        return found
 
     def expand_mac(self, token: str) -> str:
         """The alleles of a multiple allele code that are valid in this release, as a ``/`` list (``HLA-`` kept)."""

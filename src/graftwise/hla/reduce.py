@@ -18,6 +18,7 @@ everything in its original order.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -52,8 +53,8 @@ _NO_V2_LOCI = frozenset({"MICA", "MICB", "HFE"})
 _GROUPING = frozenset({"lg", "lgx", "G", "P"})
 _SCHEMA = 1
 """Version of :class:`ReductionTables`; bump when its build changes so cached tables are rebuilt."""
-_MEMO_LIMIT = 1 << 20
-"""Whole-string results kept per reducer; the memo is emptied when it fills (bounded memory on big files)."""
+_GL_SYNTAX = re.compile(r"[/|+^~#?\s]|^$")
+"""Anything that needs the GL parser (operators, a GL String Code, characters it must reject)."""
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,6 @@ class Reducer:
     _leaves: dict[tuple[str, str, bool], _Leaf] = field(default_factory=dict, repr=False)
     _elements: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _alleles: dict[tuple[str, str, bool], str] = field(default_factory=dict, repr=False)
-    _strings: dict[tuple[str, str, bool], Reduction] = field(default_factory=dict, repr=False)
 
     @cached_property
     def t(self) -> ReductionTables:
@@ -264,17 +264,9 @@ class Reducer:
             )
         if not isinstance(gl, str):
             raise ValidationError("a typing must be a string", field="gl")
-        key = (gl, to, lenient)
-        done = self._strings.get(key)
-        if done is not None:
-            return done
-        if len(self._strings) >= _MEMO_LIMIT:
-            self._strings.clear()
-        done = self._reduce(gl, to, lenient)
-        self._strings[key] = done
-        return done
-
-    def _reduce(self, gl: str, to: str, lenient: bool) -> Reduction:
+        if not _GL_SYNTAX.search(gl):  # a single token: no GL parse needed
+            leaf = self.leaf(gl, to, lenient=lenient, position=0)
+            return Reduction(leaf.value, self.nom.release, leaf.warnings, leaf.divergences)
         tree = self.nom._parse_versioned(gl)
         leaves: dict[int, _Leaf] = {}
         self._collect(tree, to, lenient, leaves)
