@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from graftwise.cli._common import console
-from graftwise.hla import Nomenclature
+from graftwise.cli._common import console, nomenclature
 
 DEMO_TYPINGS = (
     "A*01:01:01:01",
@@ -26,7 +25,7 @@ def demo(
     release: str = typer.Option("3.58.0", "--release", "-r", help="IPD-IMGT/HLA release to use."),
 ) -> None:
     """Show the HLA nomenclature engine on real typings: G, P, lgx and serology, a MAC and a GL string."""
-    nom = Nomenclature.load(release)
+    nom = nomenclature(release)
     table = Table(title=f"HLA reductions, IPD-IMGT/HLA {nom.release} (official IMGT data)")
     for column in ("typing", "G", "P", "lgx", "serology (S)"):
         table.add_column(column, overflow="fold")

@@ -8,9 +8,8 @@ from collections.abc import Callable, Iterator
 import typer
 from rich.markup import escape
 
-from graftwise.cli._common import err_console, print_json
+from graftwise.cli._common import err_console, nomenclature, print_json
 from graftwise.errors import GraftwiseError
-from graftwise.hla import Nomenclature
 from graftwise.hla.reduce import REDUCTION_TYPES, Compat
 
 app = typer.Typer(
@@ -74,7 +73,7 @@ def reduce(
     if compat not in (None, "py-ard"):
         raise typer.BadParameter("only 'py-ard' is supported", param_hint="--compat")
     mode: Compat = "py-ard" if compat else None
-    nom = Nomenclature.load(release)
+    nom = nomenclature(release)
     _batch(typings, as_json, lambda text: nom.reduce(text, to, mode, lenient=lenient).value)
 
 
@@ -86,7 +85,7 @@ def validate(
     as_json: bool = _JSON,
 ) -> None:
     """Check each typing or GL string; print 'valid' (plus any warning) or its error."""
-    nom = Nomenclature.load(release)
+    nom = nomenclature(release)
 
     def check(text: str) -> str:
         nom.validate(text, lenient=lenient)
@@ -103,5 +102,5 @@ def expand_mac(
     as_json: bool = _JSON,
 ) -> None:
     """Expand each NMDP multiple allele code (e.g. A*01:AB) to the alleles valid in the release."""
-    nom = Nomenclature.load(release)
+    nom = nomenclature(release)
     _batch(typings, as_json, nom.expand_mac)
