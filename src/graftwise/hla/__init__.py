@@ -17,10 +17,16 @@ from graftwise.hla.errors import (
 )
 from graftwise.hla.gl import GL, GLLeaf, GLNode, GLStringCode, parse_gl, parse_glsc, write_gl
 from graftwise.hla.names import Token, TokenKind, parse_token
-from graftwise.hla.nomenclature import Nomenclature, Typing
+from graftwise.hla.cwd import CWDStatus
+from graftwise.hla.nomenclature import Nomenclature, TCEGroup, Typing
+from graftwise.hla.reduce import REDUCTION_TYPES, Reduction
 
 __all__ = [
     "GL",
+    "REDUCTION_TYPES",
+    "CWDStatus",
+    "Reduction",
+    "TCEGroup",
     "DRBXConsistencyError",
     "DeletedAlleleError",
     "GLLeaf",
