@@ -318,7 +318,10 @@ class Reducer:
                 divergences = (f"{text}: accepted by py-ard; strict mode rejects it ({strict_error})",)
             value = self._element(text, to)
             if not strict_error:
-                default = self.nom.reducer(None).leaf(text, to, lenient=lenient).value
+                try:
+                    default = self.nom.reducer(None).leaf(text, to, lenient=lenient).value
+                except HLAError as exc:
+                    default = f"an error ({exc})"
                 if set(default.split("/")) != set(value.split("/")):
                     divergences = (f"{text} → {to}: py-ard gives {value!r}; the IMGT-based default gives {default!r}",)
         else:
@@ -471,8 +474,13 @@ class Reducer:
             return self._list(self.nom.sort_alleles(members), to)
         if kind is TokenKind.SEROLOGY:
             return self._list(members, to)
-        if kind in (TokenKind.ALLELE, TokenKind.V2) and text not in self.t.valid and text not in self.t.shortnulls:
-            return self._list(members, to)  # renamed (lenient) or a V2 name: its current alleles
+        if (
+            kind in (TokenKind.ALLELE, TokenKind.V2)
+            and text not in self.t.valid
+            and text not in self.t.shortnulls
+            and self._v2_target(text) is None
+        ):
+            return self._list(members, to)  # a renamed name followed in lenient mode: its current alleles
         return self._element(text, to)
 
     # ---- the allele reducer with ping (§12.3) -------------------------------------------------------------------
