@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, TypeVar, get_args
 
 from graftwise.data import cache_dir
 from graftwise.data.cache import read_cached, write_cached
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from graftwise.hla.nomenclature import Nomenclature
     from graftwise.hla.tables import ReleaseTables
 
+_T = TypeVar("_T")
 ReductionType = Literal["G", "P", "lg", "lgx", "W", "exon", "U2", "S", "1F", "small_g", "cwd"]
 REDUCTION_TYPES: tuple[str, ...] = get_args(ReductionType)
 Compat = Literal["py-ard"] | None
@@ -220,6 +221,14 @@ def build_tables(tables: ReleaseTables, *, compat: bool, lgx_candidates: LgxCand
 
 
 @dataclass(frozen=True)
+class SerologyMaps:
+    """Allele → antigens and lgx name → antigens of one mode (the S reduction's lookup tables)."""
+
+    by_allele: dict[str, tuple[str, ...]]
+    by_lgx: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class _Leaf:
     value: str
     warnings: tuple[str, ...] = ()
@@ -239,17 +248,24 @@ class Reducer:
 
     @cached_property
     def t(self) -> ReductionTables:
-        """The mode's tables, from the compiled cache when the release's sources are unchanged (building takes
-        about two seconds)."""
+        """The mode's tables (building takes about two seconds, so they are kept in the compiled cache)."""
+        return self._compiled(
+            "reduce",
+            ReductionTables,
+            lambda: build_tables(self.nom.tables, compat=self.compat, lgx_candidates=self.lgx_candidates),
+        )
+
+    def _compiled(self, what: str, kind: type[_T], build: Callable[[], _T]) -> _T:
+        """``build()``, from the compiled cache when the release's sources are unchanged."""
         tables = self.nom.tables
-        mode = "pyard" if self.compat else f"default-{self.lgx_candidates}"
         if not tables.digest:
-            return build_tables(tables, compat=self.compat, lgx_candidates=self.lgx_candidates)
-        path = cache_dir() / "compiled" / tables.release / f"reduce-{mode}-{_SCHEMA}-{tables.digest}.pickle"
-        cached = read_cached(path, ReductionTables)
+            return build()
+        mode = "pyard" if self.compat else f"default-{self.lgx_candidates}"
+        path = cache_dir() / "compiled" / tables.release / f"{what}-{mode}-{_SCHEMA}-{tables.digest}.pickle"
+        cached = read_cached(path, kind)
         if cached is None:
-            cached = build_tables(tables, compat=self.compat, lgx_candidates=self.lgx_candidates)
-            write_cached(path, cached, stale_glob=f"reduce-{mode}-*.pickle")
+            cached = build()
+            write_cached(path, cached, stale_glob=f"{what}-{mode}-*.pickle")
         return cached
 
     def _sort(self, items: Iterable[str]) -> list[str]:
@@ -557,8 +573,12 @@ class Reducer:
     # ---- serology (S) -------------------------------------------------------------------------------------------
 
     @cached_property
-    def _sero_by_allele(self) -> dict[str, tuple[str, ...]]:
-        """Full allele → every antigen whose list names it (broads include their splits' alleles, §7.2)."""
+    def _serology(self) -> SerologyMaps:
+        return self._compiled("serology", SerologyMaps, self._build_serology)
+
+    def _build_serology(self) -> SerologyMaps:
+        """Full allele → every antigen whose list names it (broads include their splits' alleles, §7.2), and the
+        same keyed by the alleles' lgx names (the lists a 2-field name is matched against, §12.1 S)."""
         direct: dict[str, set[str]] = defaultdict(set)
         for allele, assignment in self.nom.tables.serology.items():
             for antigen in assignment.antigens:
@@ -566,36 +586,34 @@ class Reducer:
         for broad, splits in self.nom.tables.splits.items():
             for split in splits:
                 direct[broad] = direct[broad] | direct.get(split, set())
-        out: dict[str, set[str]] = defaultdict(set)
+        by_allele: dict[str, set[str]] = defaultdict(set)
         for antigen, alleles in direct.items():
             for allele in alleles:
-                out[allele].add(antigen)
-        return {a: tuple(s) for a, s in out.items()}
-
-    @cached_property
-    def _sero_by_lgx(self) -> dict[str, tuple[str, ...]]:
-        """lgx name → every antigen whose lgx list names it."""
-        out: dict[str, set[str]] = defaultdict(set)
-        for allele, antigens in self._sero_by_allele.items():
+                by_allele[allele].add(antigen)
+        by_lgx: dict[str, set[str]] = defaultdict(set)
+        for allele, antigens in by_allele.items():
             for lgx in self._allele(allele, "lgx", re_ping=True).split("/"):
-                out[lgx].update(antigens)
-        return {a: tuple(s) for a, s in out.items()}
+                by_lgx[lgx].update(antigens)
+        return SerologyMaps(
+            by_allele={a: tuple(sorted(s)) for a, s in by_allele.items()},
+            by_lgx={a: tuple(sorted(s)) for a, s in by_lgx.items()},
+        )
 
     def _serology_members(self, antigen: str) -> list[str]:
         if self.compat:
-            return sorted(a for a, s in self._sero_by_allele.items() if antigen in s and a in self.t.who_alleles)
+            return sorted(a for a, s in self._serology.by_allele.items() if antigen in s and a in self.t.who_alleles)
         return sorted(self.nom.typing(antigen).alleles)
 
     def _s(self, name: str) -> str:
         found: set[str] = set()
         if len(name.split(":")) == 2:
             for lgx in self._allele(name, "lgx", re_ping=True).split("/"):
-                found.update(self._sero_by_lgx.get(lgx, ()))
+                found.update(self._serology.by_lgx.get(lgx, ()))
         elif name in self.t.who_alleles or self.compat:
-            found.update(self._sero_by_allele.get(name, ()))
+            found.update(self._serology.by_allele.get(name, ()))
         else:  # a 3-field truncation: the antigens of its members (py-ard returns "")
             for member in self.t.who.get(name, ()):
-                found.update(self._sero_by_allele.get(member, ()))
+                found.update(self._serology.by_allele.get(member, ()))
         return "/".join(self._sort(found))
 
     # ---- graftwise-only reductions ------------------------------------------------------------------------------
