@@ -41,6 +41,9 @@ def test_reduce_compat_mode(runner: CliRunner) -> None:
     assert result.stdout.strip() == "C*02:02"
     bad = runner.invoke(app, ["hla", "reduce", "--compat", "atlas", "C*02:10"])
     assert bad.exit_code != 0
+    wrong_type = runner.invoke(app, ["hla", "reduce", "--to", "Q", "C*02:10"])
+    assert wrong_type.exit_code != 0
+    assert "--to" in wrong_type.output
 
 
 def test_reduce_json_shape(runner: CliRunner) -> None:

@@ -258,6 +258,10 @@ def test_other_types(nom: Nomenclature) -> None:
     assert "C*04:09N" in nom.cwd_catalogue("cwd2")
     with pytest.raises(ValidationError):
         nom.reduce("A*01:01", "X")
+    with pytest.raises(ValidationError):
+        nom.reduce(["A*01:01"])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        nom.dr_blender("DRB1*03:01")
 
 
 def test_serology_of_typings(nom: Nomenclature) -> None:

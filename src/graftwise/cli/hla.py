@@ -72,6 +72,8 @@ def reduce(
     """Reduce each typing (allele, MAC, XX code, serology or whole GL string) and print one line per input."""
     if compat not in (None, "py-ard"):
         raise typer.BadParameter("only 'py-ard' is supported", param_hint="--compat")
+    if to not in REDUCTION_TYPES:
+        raise typer.BadParameter(f"expected one of {', '.join(REDUCTION_TYPES)}", param_hint="--to")
     mode: Compat = "py-ard" if compat else None
     nom = nomenclature(release)
     _batch(typings, as_json, lambda text: nom.reduce(text, to, mode, lenient=lenient).value)

@@ -543,6 +543,8 @@ class Nomenclature:
         follows the official IMGT data (docs/hla/divergences.md). ``lgx_candidates`` says what lgx returns for a
         truncation touching several ARD groups: ``"all"`` of them or only the ``"lowest"`` (py-ard's choice).
         Results are memoised per input (bounded), so repeated typings cost one dictionary lookup."""
+        if not isinstance(gl, str):
+            raise ValidationError(f"a typing must be a string, not {type(gl).__name__}", field="gl")
         key = (gl, to, compat, lenient, lgx_candidates)
         found = self._results.get(key)
         if found is None:
