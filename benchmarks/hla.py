@@ -387,7 +387,11 @@ def _write(start: dict[str, float], rows: list[dict[str, Any]], n_macs: int, loa
             f"| {100 * r['agree_c'] / n:.3f} % | {n / r['t_dflt']:,.0f} ({r['t_ref'] / r['t_dflt']:.1f}×) "
             f"| {100 * r['agree_d'] / n:.3f} % |"
         )
-    lines.append("")
+    lines += [
+        "",
+        "- (a) is a first pass: every token is new to both engines, and graftwise's compatibility mode also computes "
+        "each token's default-mode answer for its divergence notes; (b) and (c) run on the warm engines.",
+    ]
     for r in rows:
         if "t_ref_big" in r:
             n = r["n"]
@@ -458,6 +462,6 @@ def _write(start: dict[str, float], rows: list[dict[str, Any]], n_macs: int, loa
         tail = rest[rest.find("\n## ") :] if "\n## " in rest else ""
         text = head + section + tail
     else:
-        text = "\n".join(lines[:2]) + section
+        text = "\n".join(lines[:2]) + "\n" + section
     RESULTS.write_text(text)
     print(f"wrote {RESULTS}")
