@@ -35,6 +35,17 @@ def test_reduce_stdin_batch_goes_on_after_a_bad_line(runner: CliRunner) -> None:
     assert "InvalidAlleleError" in result.stderr
 
 
+def test_gl_string_code_uses_its_own_release(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["hla", "reduce", "-r", "3.58.0", "hla#3.44.0#HLA-C*02:10"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "hla#3.44.0#HLA-C*02:10"
+    g = runner.invoke(app, ["hla", "reduce", "--to", "G", "hla#3.44.0#C*02:10"])
+    assert g.stdout.strip() == "hla#3.44.0#C*02:10:01G"
+    unknown = runner.invoke(app, ["hla", "reduce", "hla#9.99.0#A*01:01"])
+    assert unknown.exit_code == 1
+    assert "9.99.0" in unknown.stderr
+
+
 def test_reduce_compat_mode(runner: CliRunner) -> None:
     result = runner.invoke(app, ["hla", "reduce", "-r", "3.58.0", "--compat", "py-ard", "C*02:10"])
     assert result.exit_code == 0

@@ -32,8 +32,11 @@ def demo(
     for typing in DEMO_TYPINGS:
         table.add_row(typing, *(nom.reduce(typing, to).value or "—" for to in ("G", "P", "lgx", "S")))
     console.print(table)
-    console.print(f"\nMultiple allele code [bold]{DEMO_MAC}[/] expands to: {nom.expand_mac(DEMO_MAC)}")
-    console.print(f"  and reduces (lgx) to: {nom.reduce(DEMO_MAC).value}")
+    if len(nom.macs):
+        console.print(f"\nMultiple allele code [bold]{DEMO_MAC}[/] expands to: {nom.expand_mac(DEMO_MAC)}")
+        console.print(f"  and reduces (lgx) to: {nom.reduce(DEMO_MAC).value}")
+    else:
+        console.print("\nNo NMDP multiple allele code table in the data root (put numer.v3.txt in its mac/ folder).")
     console.print(f"\nGL string [bold]{DEMO_GL}[/]")
     console.print(f"  lgx:      {nom.reduce(DEMO_GL).value}")
     console.print(f"  serology: {nom.reduce(DEMO_GL, 'S').value}")

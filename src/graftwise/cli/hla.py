@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from graftwise.cli._common import err_console, nomenclature, print_json
 from graftwise.errors import GraftwiseError
+from graftwise.hla.gl import GLStringCode, parse_glsc
 from graftwise.hla.reduce import REDUCTION_TYPES, Compat
 
 app = typer.Typer(
@@ -69,14 +70,23 @@ def reduce(
     lenient: bool = typer.Option(False, "--lenient", help="Follow renamed allele names instead of rejecting them."),
     as_json: bool = _JSON,
 ) -> None:
-    """Reduce each typing (allele, MAC, XX code, serology or whole GL string) and print one line per input."""
+    """Reduce each typing (allele, MAC, XX code, serology or whole GL string) and print one line per input. A GL
+    String Code (hla#3.44.0#…) is reduced in its own release and written back as a GL String Code."""
     if compat not in (None, "py-ard"):
         raise typer.BadParameter("only 'py-ard' is supported", param_hint="--compat")
     if to not in REDUCTION_TYPES:
         raise typer.BadParameter(f"expected one of {', '.join(REDUCTION_TYPES)}", param_hint="--to")
     mode: Compat = "py-ard" if compat else None
-    nom = nomenclature(release)
-    _batch(typings, as_json, lambda text: nom.reduce(text, to, mode, lenient=lenient).value)
+
+    def work(text: str) -> str:
+        code = parse_glsc(text.strip())
+        if code is None:
+            return nomenclature(release).reduce(text, to, mode, lenient=lenient).value
+        # A GL String Code names its own release, which overrides --release (hla-nomenclature.md §11.3).
+        reduced = nomenclature(code.version).reduce(code.gl, to, mode, lenient=lenient).value
+        return str(GLStringCode(code.namespace, code.version, reduced))
+
+    _batch(typings, as_json, work)
 
 
 @app.command("validate")
