@@ -146,3 +146,13 @@ def test_fetch_of_an_unknown_release_fails_clearly(
     _fetch_env(monkeypatch, tmp_path, data_root.imgthla)
     with pytest.raises(ReferenceDataError, match=r"3\.99\.0"):
         fetch_release("3.99.0", tmp_path / "cache" / "data")
+
+
+def test_demo_without_a_mac_table(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data_root: DataRoot
+) -> None:
+    (tmp_path / "imgthla").symlink_to(data_root.imgthla)
+    monkeypatch.setenv("GRAFTWISE_DATA", str(tmp_path))
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "No NMDP multiple allele code table" in result.stdout
