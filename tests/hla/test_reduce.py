@@ -303,6 +303,11 @@ def test_cwd_status(nom: Nomenclature) -> None:
     assert by_two_fields is not None
     assert (by_two_fields.name, by_two_fields.status) == ("A*01:02", "C")
     assert nom.cwd_status("A*01:01:01:01", population="API") is not None
+    # A bare 2-field row stands for its whole P group (§10): A*01:412 is in A*01:02P, whose row is A*01:02.
+    in_p_group = nom.cwd_status("A*01:412")
+    assert in_p_group is not None
+    assert (in_p_group.name, in_p_group.status) == ("A*01:02", "C")
+    assert nom.cwd_status("A*01:335", population="EURO") is not None
     cwd2 = nom.cwd_status("C*04:09N", catalogue="cwd2")
     assert cwd2 is not None
     assert cwd2.status == "CWD"

@@ -122,6 +122,7 @@ class Nomenclature:
     """Where the release came from; the CWD catalogues are read from its ``cwd/`` folder."""
     _reducers: dict[tuple[Compat, LgxCandidates], Reducer] = field(default_factory=dict, repr=False)
     _results: dict[tuple[str, str, Compat, bool, str], Reduction] = field(default_factory=dict, repr=False)
+    _cwd_rows: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, release: str = "Latest", root: DataRoot | None = None) -> Nomenclature:
@@ -625,16 +626,25 @@ class Nomenclature:
         candidates += [g for g in (self.g_group_of.get(full), self.p_group_of.get(full)) if g]
         pname = self.p_group_of.get(full)
         if pname is not None:
-            candidates += sorted(r for r in cat.two_field_rows if self.p_group_of.get(self._first_member(r)) == pname)
+            candidates += self._two_field_rows_by_p(catalogue).get(pname, ())
         for name in dict.fromkeys(candidates):
             status = cat.status(name, population)
             if status is not None:
                 return status
         return None
 
-    def _first_member(self, name: str) -> str:
-        members = self._allele_members(name)
-        return self.sort_alleles(members)[0] if members else name
+    def _two_field_rows_by_p(self, catalogue: str) -> dict[str, tuple[str, ...]]:
+        """P group → the catalogue's bare 2-field rows whose alleles lie in it (built once per catalogue)."""
+        found = self._cwd_rows.get(catalogue)
+        if found is None:
+            by_p: dict[str, set[str]] = defaultdict(set)
+            for row in self.cwd_catalogue(catalogue).two_field_rows:
+                for allele in self._allele_members(row) or ():
+                    if allele in self.p_group_of:
+                        by_p[self.p_group_of[allele]].add(row)
+            found = {p: tuple(sorted(rows)) for p, rows in by_p.items()}
+            self._cwd_rows[catalogue] = found
+        return found
 
     def dr_blender(self, drb1: str, drb3: str = "", drb4: str = "", drb5: str = "") -> str:
         """The DRB3/4/5 genotype consistent with a DRB1 genotype (§14; py-ard's ``dr_blender``)."""
