@@ -5,7 +5,8 @@ Run with ``make bench`` or ``python -m benchmarks hla``. py-ard reads the shared
 MAC subset graftwise reads, without the fake test codes). Work files go to ``benchmarks/out/``.
 
 Parts: (a) every allele of the release to lgx and G; (b) 1,000,000 random single alleles to lgx; (c) 100,000 random
-five-locus GL strings with MACs and XX codes to lgx; (d) cold and warm start, each in a fresh process. Agreement is
+five-locus GL strings with MACs and XX codes to lgx; (d) cold and warm start, each in a fresh process; (e) every full
+name and every 2- and 3-field truncation to each other py-ard type (agreement). Agreement is
 reported against graftwise's py-ard compatibility mode (target: 100 %) and its default mode (every disagreement
 put in a documented divergence category, or listed as undocumented).
 """
@@ -165,6 +166,10 @@ def _gl_strings(nom: object, rng: random.Random, n: int) -> list[str]:
     return ["^".join(f"{typing(locus)}+{typing(locus)}" for locus in LOCI) for _ in range(n)]
 
 
+def _truncate_to(allele: str, fields: int) -> str:
+    return ":".join(allele.split(":")[:fields])
+
+
 def _truncate(allele: str, rng: random.Random) -> str:
     fields = allele.split(":")
     keep = rng.choice((2, 3, 4))
@@ -217,6 +222,8 @@ class Classifier:
         theirs = set(self._safe(self.compat, token, to).split("/"))
         if ours == theirs:
             return ""
+        if to == "S" and theirs == {""} and token.count(":") == 2:
+            return "S of 3-field names (py-ard returns '')"
         if len(members) == 1 and ours == {_two_fields(d_t.g.get(next(iter(members)), ""))}:
             return "lgx of an allele is its own G group's 2-field name (py-ard re-reduces it, #333)"
         if any(c_t.g.get(a) != d_t.g.get(a) for a in members):
@@ -327,6 +334,11 @@ def run() -> None:
             lambda x: classifier.gl(x, "lgx"),
         ),
     ]
+    names = alleles + sorted({_truncate_to(a, n) for a in alleles for n in (2, 3) if a.count(":") >= n})
+    for to in ("P", "U2", "exon", "W", "S", "lg", "1F"):
+        parts.append(
+            (f"(e) every name and 2-/3-field truncation → {to}", names, to, lambda x, to=to: classifier.leaf(x, to))
+        )
     rows: list[dict[str, Any]] = []
     for title, items, to, classify in parts:
         print(title, "...", flush=True)
