@@ -401,8 +401,10 @@ def _write(start: dict[str, float], rows: list[dict[str, Any]], n_macs: int, loa
         )
     lines += [
         "",
-        "- (a) is a first pass: every token is new to both engines, and graftwise's compatibility mode also computes "
-        "each token's default-mode answer for its divergence notes; (b) and (c) run on the warm engines.",
+        "- (a) and (e) are first passes: every token is new to both engines, and graftwise's compatibility mode also "
+        "computes each token's default-mode answer for its divergence notes; (b) and (c) run on the warm engines. "
+        "'tie order' disagreements differ only in the order of names py-ard's comparator calls equal (for example "
+        "`A*02:01:01Q` and `A*02:01:01L`), which py-ard leaves to Python's hash-seeded set order.",
     ]
     for r in rows:
         if "t_ref_big" in r:
