@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._results import write_section
 from graftwise.hla import Nomenclature
 from graftwise.matching.request import validate_request
 from graftwise.matching.score import PairScorer
@@ -32,7 +33,6 @@ from graftwise.matching.search import DonorSearch
 from graftwise.matching.typing import TypingInterpreter
 from graftwise.registry import GeneratorConfig, Registry
 
-RESULTS = Path(__file__).parent / "RESULTS.md"
 SECTION = "## Donor search"
 SCENARIOS: dict[str, dict[str, Any]] = {
     "10/10 adult": {"donor_type": "adult", "total": 0, "per_locus": dict.fromkeys(("A", "B", "C", "DQB1", "DRB1"), 0)},
@@ -167,15 +167,6 @@ def run_size(n: int, count: int, nom: Nomenclature, bandwidth: float, baseline: 
     return lines
 
 
-def write_section(lines: list[str]) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else "# Benchmark results\n\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + text[end + 1 :] if end >= 0 else text[:start]
-    RESULTS.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks search")
     parser.add_argument("--donors", default="10000000,40000000", help="comma-separated registry sizes")
@@ -205,5 +196,5 @@ def main(argv: list[str]) -> None:
     ]
     for n in (int(x) for x in args.donors.split(",")):
         lines += run_size(n, args.patients, nom, bandwidth, baseline)
-        write_section(lines)
+        write_section(SECTION, lines)
     print("\n".join(lines))

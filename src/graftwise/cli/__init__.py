@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from graftwise.cli import clinical, data, outcomes, search
+from graftwise.cli import clinical, data, demo, hla, outcomes, search
 from graftwise.cli._common import run_cli
 
 app = typer.Typer(
@@ -16,6 +16,8 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(clinical.app, name="clinical")
+app.add_typer(hla.app, name="hla")
+app.command("demo")(demo.demo)
 app.add_typer(outcomes.app, name="outcomes")
 app.command("search")(search.search)
 app.command("score")(search.score)
