@@ -375,3 +375,18 @@ def test_release_3_44(nom344: Nomenclature, token: str, to: str, pyard: str, def
     assert nom344.reduce(token, to, COMPAT).value == pyard
     assert nom344.reduce(token, to).value == default
     assert nom344.reduce(token, to).release == "3.44.0"
+
+
+def test_reduce_many_equals_reduce_one_by_one(nom: Nomenclature) -> None:
+    typings = ["A*01:01:01:01", "B*07:02", "A*01:AB", "A*01:01:01:01", "C*02:10", "A*01:01+A*02:01^B*08:01+B*07:02"]
+    for to in ("lgx", "G", "P", "S"):
+        for compat in (None, "py-ard"):
+            expected = [nom.reduce(t, to, compat).value for t in typings]
+            assert nom.reduce_many(typings, to, compat) == expected
+            assert nom.reduce_many(typings, to, compat) == expected  # from the memo
+
+
+def test_reduce_many_names_the_index_of_a_bad_typing(nom: Nomenclature) -> None:
+    with pytest.raises(InvalidAlleleError) as err:
+        nom.reduce_many(["A*01:01", "A*99:99"])
+    assert err.value.field == "typings[1]"

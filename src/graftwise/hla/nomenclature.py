@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Literal, cast
 
 from graftwise.data import DataRoot
 from graftwise.errors import ValidationError
@@ -122,6 +122,7 @@ class Nomenclature:
     """Where the release came from; the CWD catalogues are read from its ``cwd/`` folder."""
     _reducers: dict[tuple[Compat, LgxCandidates], Reducer] = field(default_factory=dict, repr=False)
     _results: dict[tuple[str, str, Compat, bool, str], Reduction] = field(default_factory=dict, repr=False)
+    _values: dict[tuple[str, Compat, bool, str], dict[str, str]] = field(default_factory=dict, repr=False)
     _cwd_rows: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -554,6 +555,33 @@ class Nomenclature:
                 self._results.clear()
             self._results[key] = found
         return found
+
+    def reduce_many(
+        self,
+        typings: Sequence[str],
+        to: str = "lgx",
+        compat: Compat = None,
+        *,
+        lenient: bool = False,
+        lgx_candidates: LgxCandidates = "all",
+    ) -> list[str]:
+        """The reduced values of many typings or GL strings, in order: :meth:`reduce` without the warnings and
+        divergence notes, for bulk work (imports, registries). Values are memoised per input, so a typing seen before
+        costs one dictionary lookup. The first invalid typing raises its error, with ``field`` naming its index."""
+        memo = self._values.setdefault((to, compat, lenient, lgx_candidates), {})
+        out = list(map(memo.get, typings))
+        for i, value in enumerate(out):
+            if value is None:
+                typing = typings[i]
+                try:
+                    value = self.reduce(typing, to, compat, lenient=lenient, lgx_candidates=lgx_candidates).value
+                except HLAError as exc:
+                    exc.field = f"typings[{i}]"
+                    raise
+                if len(memo) >= _RESULTS_LIMIT:
+                    memo.clear()
+                memo[typing] = out[i] = value
+        return cast(list[str], out)  # every None was replaced above
 
     def expand_mac(self, token: str) -> str:
         """The alleles of a multiple allele code that are valid in this release, as a ``/`` list (``HLA-`` kept)."""
