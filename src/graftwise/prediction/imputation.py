@@ -1,0 +1,384 @@
+"""Genotype imputation of one subject against one HF set (match-prediction.md §4).
+
+The subject's typing is first read at the loaded release (:func:`interpret_subject`: each position becomes the set of
+full allele names it can stand for), then put into the set's groups (:func:`subject_groups`), then imputed
+(:func:`impute`):
+
+* §4.1 shortcut: when every predicted locus and position maps to exactly one small-g group, the subject has one
+  genotype with likelihood 1 and the set is not consulted (never unrepresented; Atlas #692, #1135);
+* §4.2 filter: per typed locus, a boolean mask over the set's haplotypes (allele in the union of the two positions);
+* §4.3 pairs: unordered pairs of kept haplotypes, self-pairs included, kept when each typed locus can be phased in
+  some order, independently per locus. Whether a pair is consistent depends only on each haplotype's per-locus
+  (fits position 1, fits position 2) bits, so haplotypes are grouped by that signature and the consistency test is
+  done between signature classes; pairs are then enumerated from compatible classes with index arrays;
+* §4.4 likelihood f1·f2·(2 if the haplotypes differ at any predicted locus, else 1). Rows of the marginalised set are
+  distinct over the predicted loci, so "differ" is "different row";
+* §4.5 the total T is computed in closed form over classes before any truncation (Σ 2·F_s·F_t over compatible class
+  pairs s < t, plus F_s² for self-compatible classes), so the kept mass is exact;
+* §4.6 truncation to the top N diplotypes only when there are more than N (Atlas default 2000, ADR Phase2/006), or
+  adaptively until a target kept mass is reached; the kept mass is always reported;
+* §4.7 unrepresented, with the reason codes of the spec.
+
+Design decision: nulls inside a multi-allele typing (MAC, allele list, XX, serology) are dropped when an expressed
+allele remains, as matching does (matching.md §2 rule 2). Typings are read leniently (renamed names followed),
+since prediction is not data entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from graftwise.errors import ValidationError
+from graftwise.hla import HLAError, InvalidAlleleError, Nomenclature
+from graftwise.hla.names import is_null_name
+from graftwise.prediction.hfsets import (
+    PREDICTABLE_LOCI,
+    BoolArray,
+    FloatArray,
+    GroupedHFSet,
+    GroupScheme,
+    IntArray,
+    PVocabulary,
+)
+
+UnrepresentedReason = Literal[
+    "no_consistent_pair", "allele_not_in_release", "allele_not_in_hf_set", "new_allele", "conversion_failed"
+]
+Position = frozenset[str] | None
+"""A position typing: a set of names (alleles or groups), or None when untyped."""
+
+DEFAULT_MAX_DIPLOTYPES = 2000
+"""Atlas's default truncation (ADR Phase2/006)."""
+
+_SEROLOGY_PREFIX = {"A": "A", "B": "B", "C": "Cw", "DRB1": "DR", "DQB1": "DQ"}
+
+
+@dataclass(frozen=True)
+class InterpretedSubject:
+    """A subject's typing at one release: per locus the two positions' allele sets (None = untyped).
+
+    ``problem`` is set when the typing cannot be represented at all (``NEW``, a name not in the release)."""
+
+    release: str
+    positions: Mapping[str, tuple[Position, Position]]
+    problem: UnrepresentedReason | None = None
+    problem_detail: str = ""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """Hashable identity of the phenotype (cache key)."""
+        return (self.release, tuple(sorted(self.positions.items())), self.problem)
+
+
+@dataclass(frozen=True)
+class SubjectGroups:
+    """A subject in one set's groups: per typed locus the two positions' group sets (None = no constraint), and the
+    shortcut genotype (P keys per locus) when the subject is unambiguous at small g at every predicted locus."""
+
+    positions: Mapping[str, tuple[Position, Position]]
+    shortcut: Mapping[str, tuple[str, str]] | None = None
+    problem: UnrepresentedReason | None = None
+    problem_detail: str = ""
+
+
+def _full_token(locus: str, text: str) -> str:
+    text = text.strip().removeprefix("HLA-")
+    if "*" in text or text in ("NEW",):
+        return text
+    if ":" in text:
+        return f"{locus}*{text}"
+    if text.isdigit():
+        return f"{_SEROLOGY_PREFIX[locus]}{text}"
+    return text
+
+
+def _position_alleles(
+    nom: Nomenclature, locus: str, text: str, sg_groups: Mapping[str, frozenset[str]]
+) -> frozenset[str]:
+    alleles: set[str] = set()
+    parts = [_full_token(locus, p) for p in text.split("/")]
+    for i, token in enumerate(parts):
+        if i > 0 and "*" not in token and ":" not in token and parts[0].count("*") == 1:
+            token = f"{parts[0].partition('*')[0]}*{token}"
+        if token.endswith("g") and token in sg_groups:
+            found = sg_groups[token]
+        else:
+            found = nom.typing(token, lenient=True).alleles
+        wrong = {a.partition("*")[0] for a in found} - {locus}
+        if wrong:
+            raise ValidationError(f"{token} is a {'/'.join(sorted(wrong))} typing, given at locus {locus}", field=locus)
+        alleles |= found
+    multi = len(alleles) > 1
+    expressed = frozenset(a for a in alleles if not is_null_name(a))
+    return expressed if multi and expressed else frozenset(alleles)
+
+
+def interpret_subject(
+    typing: Mapping[str, Sequence[str | None]], nom: Nomenclature, loci: Sequence[str] = PREDICTABLE_LOCI
+) -> InterpretedSubject:
+    """Read a subject typing ``{"A": ["A*01:01", "02:01"], ...}`` (locus prefix optional; allele, truncation, allele
+    list ``a/b``, MAC, XX, G, P, small g, serology) at ``nom``'s release, for ``loci``.
+
+    Malformed input (unknown locus, syntax, unknown MAC or antigen, a position count other than 2) raises
+    :class:`ValidationError`; an allele not in the release, or ``NEW``, makes the subject unrepresented (§4.7)."""
+    unknown = sorted(set(typing) - set(PREDICTABLE_LOCI) - {"DPB1"})
+    if unknown:
+        raise ValidationError(
+            f"locus {', '.join(unknown)} cannot be predicted (expected {', '.join(PREDICTABLE_LOCI)})", field=unknown[0]
+        )
+    sg = nom.small_g_groups
+    positions: dict[str, tuple[Position, Position]] = {}
+    warnings: list[str] = []
+    for locus in loci:
+        values = typing.get(locus)
+        if values is None:
+            continue
+        if isinstance(values, str) or len(values) != 2:
+            raise ValidationError(f"locus {locus} needs a list of two position typings (null for untyped)", field=locus)
+        pair: list[Position] = []
+        for i, text in enumerate(values, start=1):
+            if text is None or not str(text).strip():
+                pair.append(None)
+                continue
+            if str(text).strip() == "NEW":
+                return InterpretedSubject(nom.release, {}, "new_allele", f"{locus} position {i} is NEW")
+            try:
+                pair.append(_position_alleles(nom, locus, str(text), sg))
+            except InvalidAlleleError as exc:
+                return InterpretedSubject(nom.release, {}, "allele_not_in_release", f"{locus} position {i}: {exc}")
+            except HLAError as exc:
+                raise ValidationError(f"{locus} position {i}: {exc}", field=f"{locus}[{i}]") from None
+        if pair[0] is not None or pair[1] is not None:
+            positions[locus] = (pair[0], pair[1])
+    return InterpretedSubject(nom.release, positions, warnings=tuple(warnings))
+
+
+def subject_groups(subject: InterpretedSubject, scheme: GroupScheme, loci: Sequence[str]) -> SubjectGroups:
+    """Put an interpreted subject into ``scheme``'s groups, and detect the §4.1 shortcut (small g, every locus)."""
+    if subject.problem is not None:
+        return SubjectGroups({}, None, subject.problem, subject.problem_detail)
+    if subject.release != scheme.release:
+        raise ValidationError(f"subject read at {subject.release}, scheme is {scheme.release}", field="release")
+    positions: dict[str, tuple[Position, Position]] = {}
+    shortcut: dict[str, tuple[str, str]] | None = {}
+    for locus in loci:
+        pair = subject.positions.get(locus)
+        if pair is None:
+            shortcut = None
+            continue
+        groups = tuple(None if p is None else frozenset(scheme.group_of.get(a, a) for a in p) for p in pair)
+        positions[locus] = (groups[0], groups[1])
+        if shortcut is not None:
+            small = [None if p is None else {scheme.small_g_of.get(a, a) for a in p} for p in pair]
+            if all(s is not None and len(s) == 1 for s in small):
+                keys = [scheme.p_key_of_small_g.get(next(iter(s)), "") for s in small if s is not None]
+                shortcut[locus] = (keys[0], keys[1])
+            else:
+                shortcut = None
+    return SubjectGroups(positions, shortcut)
+
+
+@dataclass(frozen=True, eq=False)
+class GenotypeDistribution:
+    """A subject's imputed diplotypes against one set (or the shortcut genotype), and their P-level genotypes.
+
+    ``pairs[k]`` are two haplotype rows of ``hfset`` (the marginal over ``loci``), ``likelihoods[k]`` their L, ranked
+    by decreasing L. ``genotypes`` (g, loci, 2) are the distinct unordered P-key genotypes (null positions replaced by
+    their expressing partner, §5.1) with ``weights`` summing to 1 (the normaliser is the kept likelihood, §4.6)."""
+
+    loci: tuple[str, ...]
+    hfset: GroupedHFSet | None
+    vocab: PVocabulary | None
+    pairs: IntArray
+    likelihoods: FloatArray
+    total_likelihood: float
+    genotypes: IntArray
+    weights: FloatArray
+    shortcut: bool = False
+    unrepresented: UnrepresentedReason | None = None
+    detail: str = ""
+
+    @property
+    def kept_mass(self) -> float | None:
+        """Σ L kept / T (§4.6); 1 for the shortcut; None when unrepresented."""
+        if self.unrepresented is not None:
+            return None
+        if self.shortcut:
+            return 1.0
+        return float(self.likelihoods.sum() / self.total_likelihood)
+
+    @property
+    def is_represented(self) -> bool:
+        return self.unrepresented is None
+
+
+def unrepresented(
+    loci: tuple[str, ...], hfset: GroupedHFSet | None, reason: UnrepresentedReason, detail: str
+) -> GenotypeDistribution:
+    empty_i = np.zeros((0, 2), dtype=np.int32)
+    return GenotypeDistribution(
+        loci,
+        hfset,
+        hfset.vocab if hfset is not None else None,
+        empty_i,
+        np.zeros(0),
+        0.0,
+        np.zeros((0, len(loci), 2), dtype=np.int32),
+        np.zeros(0),
+        unrepresented=reason,
+        detail=detail,
+    )
+
+
+def _position_mask(groups: Position, index: Mapping[str, int], size: int) -> BoolArray:
+    mask = np.zeros(size, dtype=bool)
+    if groups is None:
+        mask[:] = True
+        return mask
+    for g in groups:
+        i = index.get(g)
+        if i is not None:
+            mask[i] = True
+    return mask
+
+
+def _collapse(
+    p_genotypes: IntArray, likelihoods: FloatArray, vocab: PVocabulary, loci: tuple[str, ...]
+) -> tuple[IntArray, FloatArray]:
+    """Null substitution, per-locus sorting, and summing of identical unordered P genotypes (§5.1)."""
+    g = p_genotypes.copy()
+    for li, locus in enumerate(loci):
+        null = vocab.is_null[locus]
+        a, b = g[:, li, 0], g[:, li, 1]
+        na, nb = null[a], null[b]
+        a2 = np.where(na & ~nb, b, a)
+        b2 = np.where(nb & ~na, a, b)
+        g[:, li, 0] = np.minimum(a2, b2)
+        g[:, li, 1] = np.maximum(a2, b2)
+    flat = g.reshape(len(g), -1)
+    uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
+    sums = np.bincount(inverse.reshape(-1), weights=likelihoods, minlength=len(uniq))
+    return uniq.reshape(len(uniq), len(loci), 2).astype(np.int32), sums / sums.sum()
+
+
+def _top(candidates: list[tuple[IntArray, IntArray, FloatArray]], keep: int) -> tuple[IntArray, IntArray, FloatArray]:
+    i = np.concatenate([c[0] for c in candidates])
+    j = np.concatenate([c[1] for c in candidates])
+    lik = np.concatenate([c[2] for c in candidates])
+    if len(lik) > keep:
+        part = np.argpartition(-lik, keep - 1)[:keep]
+        i, j, lik = i[part], j[part], lik[part]
+    return i, j, lik
+
+
+def impute(
+    subject: SubjectGroups,
+    hfset: GroupedHFSet,
+    loci: tuple[str, ...],
+    *,
+    max_diplotypes: int | None = DEFAULT_MAX_DIPLOTYPES,
+    target_mass: float | None = None,
+) -> GenotypeDistribution:
+    """Impute ``subject`` over ``loci`` from ``hfset`` (§4). ``max_diplotypes`` None keeps every diplotype;
+    ``target_mass`` (e.g. 0.999) grows N from ``max_diplotypes`` until the kept mass reaches it."""
+    if max_diplotypes is not None and max_diplotypes < 1:
+        raise ValidationError("max_diplotypes must be at least 1", field="max_diplotypes")
+    if target_mass is not None and not 0 < target_mass <= 1:
+        raise ValidationError("target_mass must be in (0, 1]", field="target_mass")
+    if subject.problem is not None:
+        return unrepresented(loci, hfset, subject.problem, subject.problem_detail)
+    vocab = hfset.vocab
+    if subject.shortcut is not None and set(subject.shortcut) >= set(loci):
+        genotype = np.array(
+            [[[vocab.id(loc, subject.shortcut[loc][0]), vocab.id(loc, subject.shortcut[loc][1])] for loc in loci]],
+            dtype=np.int32,
+        )
+        genotypes, weights = _collapse(genotype, np.ones(1), vocab, loci)
+        return GenotypeDistribution(
+            loci, hfset, vocab, np.zeros((0, 2), dtype=np.int32), np.ones(1), 1.0, genotypes, weights, shortcut=True
+        )
+    hs = hfset.marginal(loci)
+    n = len(hs)
+    fit1 = np.ones((n, len(loci)), dtype=bool)
+    fit2 = np.ones((n, len(loci)), dtype=bool)
+    for li, locus in enumerate(loci):
+        pair = subject.positions.get(locus)
+        if pair is None:
+            continue
+        index = hs.group_index(li)
+        m1 = _position_mask(pair[0], index, len(index))
+        m2 = _position_mask(pair[1], index, len(index))
+        if not (m1.any() and m2.any()):
+            missing = pair[0] if not m1.any() else pair[1]
+            return unrepresented(
+                loci, hfset, "allele_not_in_hf_set", f"{locus}: {', '.join(sorted(missing or ()))} not in the set"
+            )
+        fit1[:, li] = m1[hs.codes[:, li]]
+        fit2[:, li] = m2[hs.codes[:, li]]
+    kept = np.nonzero((fit1 | fit2).all(axis=1))[0]
+    # Signature classes: haplotypes with the same (fit1, fit2) bits are interchangeable for consistency.
+    bits = np.concatenate([fit1[kept], fit2[kept]], axis=1)
+    sigs, cls = np.unique(bits, axis=0, return_inverse=True)
+    cls = cls.reshape(-1)
+    s1, s2 = sigs[:, : len(loci)], sigs[:, len(loci) :]
+    compat = ((s1[:, None, :] & s2[None, :, :]) | (s2[:, None, :] & s1[None, :, :])).all(axis=2)
+    f = hs.freqs[kept]
+    class_mass = np.bincount(cls, weights=f, minlength=len(sigs))
+    cs, ct = np.nonzero(np.triu(compat))
+    total = float((np.where(cs == ct, 1.0, 2.0) * class_mass[cs] * class_mass[ct]).sum())
+    if total <= 0:
+        return unrepresented(loci, hfset, "no_consistent_pair", "no pair of set haplotypes fits the typing")
+    order = np.lexsort((kept, -f))
+    members = [kept[order[cls[order] == c]] for c in range(len(sigs))]
+    limit = max_diplotypes
+    while True:
+        i, j, lik = _enumerate(members, cs, ct, hs.freqs, limit)
+        mass = float(lik.sum()) / total
+        if target_mass is None or limit is None or mass >= target_mass or len(lik) < limit:
+            break
+        limit *= 2
+    rank = np.lexsort((j, i, -lik))
+    i, j, lik = i[rank], j[rank], lik[rank]
+    p_gen = np.stack(
+        [np.stack([hs.p_ids[li][hs.codes[i, li]], hs.p_ids[li][hs.codes[j, li]]], axis=1) for li in range(len(loci))],
+        axis=1,
+    )
+    genotypes, weights = _collapse(p_gen.astype(np.int32), lik, vocab, loci)
+    return GenotypeDistribution(
+        loci, hs, vocab, np.stack([i, j], axis=1).astype(np.int32), lik, total, genotypes, weights
+    )
+
+
+def _enumerate(
+    members: list[IntArray], cs: IntArray, ct: IntArray, freqs: FloatArray, limit: int | None
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every consistent pair from compatible class pairs (members sorted by decreasing frequency), keeping the top
+    ``limit`` by likelihood. A pair using a member outside its class's top ``limit + 1`` is beaten by at least
+    ``limit`` heterozygous pairs inside them, so each class is cut to that many members before enumeration."""
+    found: list[tuple[IntArray, IntArray, FloatArray]] = []
+    size = 0
+    for s, t in zip(cs.tolist(), ct.tolist(), strict=True):
+        ms, mt = members[s], members[t]
+        if limit is not None:
+            ms, mt = ms[: limit + 1], mt[: limit + 1]
+        if s == t:
+            a, b = np.triu_indices(len(ms))
+            i, j = ms[a], ms[b]
+        else:
+            i = np.repeat(ms, len(mt))
+            j = np.tile(mt, len(ms))
+        lik = freqs[i] * freqs[j] * np.where(i == j, 1.0, 2.0)
+        lo, hi = np.minimum(i, j), np.maximum(i, j)
+        found.append((lo, hi, lik))
+        size += len(lik)
+        if limit is not None and size > 4 * limit:
+            found = [_top(found, limit)]
+            size = len(found[0][2])
+    if not found:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0)
+    return _top(found, limit) if limit is not None else _top(found, size)
