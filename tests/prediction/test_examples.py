@@ -84,7 +84,9 @@ def test_example1_probabilities(shortcut: bool) -> None:
     assert close(r.p_mismatch[0], Fraction(2, 243))
     assert close(r.p_mismatch[1], Fraction(41, 243))
     assert close(r.p_mismatch[2], Fraction(200, 243))
-    assert r.p_mismatch[3] == 0 and r.p_mismatch[4] == 0 and r.p_mismatch_more == 0
+    assert r.p_mismatch[3] == 0
+    assert r.p_mismatch[4] == 0
+    assert r.p_mismatch_more == 0
     # The spec's decimals, to the digits it gives.
     assert round(r.p_mismatch[0], 17) == 0.00823045267489712
     assert round(r.p_mismatch[1], 15) == 0.168724279835391
@@ -100,7 +102,8 @@ def test_example1_probabilities(shortcut: bool) -> None:
         got = r.per_locus[locus].p_mismatch
         assert got is not None
         assert all(close(g, f) for g, f in zip(got, fractions, strict=True)), locus
-    assert r.percentages is not None and r.percentages[:3] == (1, 17, 82)
+    assert r.percentages is not None
+    assert r.percentages[:3] == (1, 17, 82)
     assert r.overall_category == "Potential"
     assert r.per_locus["A"].category == "Potential"
     assert r.per_locus["A"].positional_categories == ("Potential", "Potential")
@@ -155,14 +158,16 @@ def test_example2_ten_of_ten() -> None:
     hs = group_set(EX2_ROWS, category="small_g")
     dp = impute(subject(EX2_PATIENT), hs, LOCI)
     assert not dp.shortcut  # DQB1 untyped
-    assert len(dp.pairs) == 1 and dp.likelihoods[0] == pytest.approx(0.24, rel=1e-15)
+    assert len(dp.pairs) == 1
+    assert dp.likelihoods[0] == pytest.approx(0.24, rel=1e-15)
     dd = impute(subject(EX2_DONOR), hs, LOCI)
     assert [round(x, 12) for x in dd.likelihoods] == [0.24, 0.16, 0.12, 0.04]
     assert dd.total_likelihood == pytest.approx(0.56, rel=1e-15)
     homozygous = dd.pairs[3]
     assert homozygous[0] == homozygous[1]  # K3+K3, factor 1
     r = predict(hs, subject(EX2_PATIENT), subject(EX2_DONOR))
-    assert r.p_mismatch is not None and r.p_mismatch_more is not None
+    assert r.p_mismatch is not None
+    assert r.p_mismatch_more is not None
     assert close(r.p_mismatch[0], Fraction(3, 7))
     assert close(r.p_mismatch[1], Fraction(2, 7))
     assert r.p_mismatch[2:] == (0.0, 0.0, 0.0)
@@ -175,7 +180,8 @@ def test_example2_ten_of_ten() -> None:
         got = r.per_locus[locus].p_mismatch
         assert got is not None
         assert all(close(g, f) for g, f in zip(got, (Fraction(5, 7), Fraction(2, 7), Fraction(0)), strict=True))
-    assert r.percentages is not None and r.percentages[:3] == (43, 29, 0)
+    assert r.percentages is not None
+    assert r.percentages[:3] == (43, 29, 0)
     assert r.overall_category == "Potential"
 
 
@@ -183,9 +189,11 @@ def test_example2_eight_of_eight_uses_the_shortcut() -> None:
     hs = group_set(EX2_ROWS, category="small_g")
     loci = ("A", "B", "C", "DRB1")
     dp = impute(subject(EX2_PATIENT), hs, loci)
-    assert dp.shortcut and dp.kept_mass == 1.0
+    assert dp.shortcut
+    assert dp.kept_mass == 1.0
     r = predict(hs, subject(EX2_PATIENT), subject(EX2_DONOR), loci=loci)
-    assert r.p_mismatch is not None and r.p_mismatch_more is not None
+    assert r.p_mismatch is not None
+    assert r.p_mismatch_more is not None
     expected = (Fraction(3, 7), Fraction(2, 7), Fraction(0), Fraction(0), Fraction(3, 14))
     assert all(close(g, f) for g, f in zip(r.p_mismatch, expected, strict=True))
     assert close(r.p_mismatch_more, Fraction(1, 14))

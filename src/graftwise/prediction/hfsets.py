@@ -25,14 +25,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from graftwise.data import DataRoot
 from graftwise.errors import ValidationError
 from graftwise.hla import HLAError, Nomenclature
-from graftwise.hla.frequencies import HFSet, HFSetError, TypingCategory
+from graftwise.hla.frequencies import HFSet, HFSetError, TypingCategory, read_atlas, read_grimm, read_nmdp2007
 from graftwise.hla.names import is_null_name
 
 Category = Literal["lgx", "G", "small_g"]
@@ -389,3 +391,54 @@ class HFSetStore:
                 field="ethnicity",
             )
         return out
+
+
+NMDP_2007_FIVE_LOCUS = Path("haplotype-frequencies/nmdp-2007/NMDP_2007_FiveLocus_Freqs.csv")
+
+
+def read_hf_file(path: Path, *, population: str | None = None) -> list[HFSet]:
+    """Read an HF file by its format: ``.json`` Atlas, ``.freqs``/``.freqs.gz`` GRIMM, ``.csv`` NMDP 2007 (every
+    population, or only ``population``)."""
+    if not path.is_file():
+        raise ValidationError(f"HF set file {path} does not exist", field="hf_set")
+    name = path.name
+    if name.endswith(".json"):
+        return [read_atlas(path)]
+    if name.endswith((".freqs", ".freqs.gz")):
+        return [read_grimm(path, population=population)]
+    if name.endswith(".csv"):
+        sets = read_nmdp2007(path)
+        if population is None:
+            return list(sets.values())
+        if population not in sets:
+            raise ValidationError(
+                f"population {population!r} not in {name} (it has {', '.join(sorted(sets))})", field="population"
+            )
+        return [sets[population]]
+    raise ValidationError(
+        f"{name}: expected a .json (Atlas), .freqs[.gz] (GRIMM) or .csv (NMDP 2007) file", field="hf_set"
+    )
+
+
+def default_hf_file(root: DataRoot | None = None) -> Path:
+    """The NMDP 2007 five-locus file of the data root (the default sets, one per population)."""
+    root = root or DataRoot.discover()
+    path = root.path / NMDP_2007_FIVE_LOCUS
+    if not path.is_file():
+        raise ValidationError(f"default HF sets not found at {path}", field="hf_set")
+    return path
+
+
+def load_store(
+    nom: Nomenclature,
+    schemes: Mapping[Category, GroupScheme],
+    paths: Iterable[Path],
+    *,
+    population: str | None = None,
+) -> HFSetStore:
+    """Read, convert (to ``nom``'s release) and index every set of ``paths``."""
+    store = HFSetStore()
+    for path in paths:
+        for hf in read_hf_file(path, population=population):
+            store.add(convert_set(hf, nom, schemes[comparison_category(hf.typing_category)]))
+    return store

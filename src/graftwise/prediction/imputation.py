@@ -210,7 +210,7 @@ class GenotypeDistribution:
             return None
         if self.shortcut:
             return 1.0
-        return float(self.likelihoods.sum() / self.total_likelihood)
+        return min(1.0, float(self.likelihoods.sum() / self.total_likelihood))
 
     @property
     def is_represented(self) -> bool:
