@@ -205,12 +205,18 @@ class GroupedHFSet:
     """Per locus: group index → P-key id in ``vocab``."""
     vocab: PVocabulary
     _marginals: dict[tuple[str, ...], GroupedHFSet] = field(default_factory=dict, repr=False)
+    masks: dict[tuple[int, frozenset[str]], BoolArray] = field(default_factory=dict, repr=False)
+    """Memo of (locus position, group set) → boolean mask over ``groups[l]`` (used by imputation)."""
+    _indices: dict[int, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.freqs)
 
     def group_index(self, locus_pos: int) -> dict[str, int]:
-        return {g: i for i, g in enumerate(self.groups[locus_pos])}
+        found = self._indices.get(locus_pos)
+        if found is None:
+            found = self._indices[locus_pos] = {g: i for i, g in enumerate(self.groups[locus_pos])}
+        return found
 
     @classmethod
     def from_groups(

@@ -119,13 +119,17 @@ def _position_alleles(
 
 
 def interpret_subject(
-    typing: Mapping[str, Sequence[str | None]], nom: Nomenclature, loci: Sequence[str] = PREDICTABLE_LOCI
+    typing: Mapping[str, Sequence[str | None]],
+    nom: Nomenclature,
+    loci: Sequence[str] = PREDICTABLE_LOCI,
+    cache: dict[tuple[str, str], frozenset[str]] | None = None,
 ) -> InterpretedSubject:
     """Read a subject typing ``{"A": ["A*01:01", "02:01"], ...}`` (locus prefix optional; allele, truncation, allele
     list ``a/b``, MAC, XX, G, P, small g, serology) at ``nom``'s release, for ``loci``.
 
     Malformed input (unknown locus, syntax, unknown MAC or antigen, a position count other than 2) raises
-    :class:`ValidationError`; an allele not in the release, or ``NEW``, makes the subject unrepresented (§4.7)."""
+    :class:`ValidationError`; an allele not in the release, or ``NEW``, makes the subject unrepresented (§4.7).
+    ``cache`` memoises (locus, position text) → alleles across calls at one release."""
     unknown = sorted(set(typing) - set(PREDICTABLE_LOCI) - {"DPB1"})
     if unknown:
         raise ValidationError(
@@ -147,19 +151,48 @@ def interpret_subject(
                 continue
             if str(text).strip() == "NEW":
                 return InterpretedSubject(nom.release, {}, "new_allele", f"{locus} position {i} is NEW")
+            key = (locus, str(text))
+            found = cache.get(key) if cache is not None else None
+            if found is not None:
+                pair.append(found)
+                continue
             try:
-                pair.append(_position_alleles(nom, locus, str(text), sg))
+                found = _position_alleles(nom, locus, str(text), sg)
             except InvalidAlleleError as exc:
                 return InterpretedSubject(nom.release, {}, "allele_not_in_release", f"{locus} position {i}: {exc}")
             except HLAError as exc:
                 raise ValidationError(f"{locus} position {i}: {exc}", field=f"{locus}[{i}]") from None
+            if cache is not None:
+                cache[key] = found
+            pair.append(found)
         if pair[0] is not None or pair[1] is not None:
             positions[locus] = (pair[0], pair[1])
     return InterpretedSubject(nom.release, positions, warnings=tuple(warnings))
 
 
-def subject_groups(subject: InterpretedSubject, scheme: GroupScheme, loci: Sequence[str]) -> SubjectGroups:
-    """Put an interpreted subject into ``scheme``'s groups, and detect the §4.1 shortcut (small g, every locus)."""
+GroupCache = dict[tuple[str, frozenset[str]], tuple[frozenset[str], frozenset[str]]]
+
+
+def _groups_of(
+    alleles: frozenset[str], scheme: GroupScheme, cache: GroupCache | None
+) -> tuple[frozenset[str], frozenset[str]]:
+    key = (scheme.category, alleles)
+    found = cache.get(key) if cache is not None else None
+    if found is None:
+        found = (
+            frozenset(scheme.group_of.get(a, a) for a in alleles),
+            frozenset(scheme.small_g_of.get(a, a) for a in alleles),
+        )
+        if cache is not None:
+            cache[key] = found
+    return found
+
+
+def subject_groups(
+    subject: InterpretedSubject, scheme: GroupScheme, loci: Sequence[str], cache: GroupCache | None = None
+) -> SubjectGroups:
+    """Put an interpreted subject into ``scheme``'s groups, and detect the §4.1 shortcut (small g, every locus).
+    ``cache`` memoises (category, allele set) → (groups, small-g groups)."""
     if subject.problem is not None:
         return SubjectGroups({}, None, subject.problem, subject.problem_detail)
     if subject.release != scheme.release:
@@ -171,10 +204,10 @@ def subject_groups(subject: InterpretedSubject, scheme: GroupScheme, loci: Seque
         if pair is None:
             shortcut = None
             continue
-        groups = tuple(None if p is None else frozenset(scheme.group_of.get(a, a) for a in p) for p in pair)
-        positions[locus] = (groups[0], groups[1])
+        both = [None if p is None else _groups_of(p, scheme, cache) for p in pair]
+        positions[locus] = (both[0][0] if both[0] else None, both[1][0] if both[1] else None)
         if shortcut is not None:
-            small = [None if p is None else {scheme.small_g_of.get(a, a) for a in p} for p in pair]
+            small = [None if b is None else b[1] for b in both]
             if all(s is not None and len(s) == 1 for s in small):
                 keys = [scheme.p_key_of_small_g.get(next(iter(s)), "") for s in small if s is not None]
                 shortcut[locus] = (keys[0], keys[1])
@@ -235,16 +268,20 @@ def unrepresented(
     )
 
 
-def _position_mask(groups: Position, index: Mapping[str, int], size: int) -> BoolArray:
-    mask = np.zeros(size, dtype=bool)
+def _position_mask(hs: GroupedHFSet, li: int, groups: Position) -> BoolArray:
+    """Boolean mask over the set's groups at locus ``li`` (all True when untyped); memoised on the set."""
+    size = len(hs.groups[li])
     if groups is None:
-        mask[:] = True
-        return mask
-    for g in groups:
-        i = index.get(g)
-        if i is not None:
-            mask[i] = True
-    return mask
+        return np.ones(size, dtype=bool)
+    key = (li, groups)
+    found = hs.masks.get(key)
+    if found is None:
+        index = hs.group_index(li)
+        found = np.zeros(size, dtype=bool)
+        hits = [index[g] for g in groups if g in index]
+        found[hits] = True
+        hs.masks[key] = found
+    return found
 
 
 def _collapse(
@@ -310,9 +347,8 @@ def impute(
         pair = subject.positions.get(locus)
         if pair is None:
             continue
-        index = hs.group_index(li)
-        m1 = _position_mask(pair[0], index, len(index))
-        m2 = _position_mask(pair[1], index, len(index))
+        m1 = _position_mask(hs, li, pair[0])
+        m2 = _position_mask(hs, li, pair[1])
         if not (m1.any() and m2.any()):
             missing = pair[0] if not m1.any() else pair[1]
             return unrepresented(
@@ -323,8 +359,10 @@ def impute(
     kept = np.nonzero((fit1 | fit2).all(axis=1))[0]
     # Signature classes: haplotypes with the same (fit1, fit2) bits are interchangeable for consistency.
     bits = np.concatenate([fit1[kept], fit2[kept]], axis=1)
-    sigs, cls = np.unique(bits, axis=0, return_inverse=True)
+    packed = bits.astype(np.int64) @ (np.int64(1) << np.arange(bits.shape[1], dtype=np.int64))
+    _, first, cls = np.unique(packed, return_index=True, return_inverse=True)
     cls = cls.reshape(-1)
+    sigs = bits[first]
     s1, s2 = sigs[:, : len(loci)], sigs[:, len(loci) :]
     compat = ((s1[:, None, :] & s2[None, :, :]) | (s2[:, None, :] & s1[None, :, :])).all(axis=2)
     f = hs.freqs[kept]

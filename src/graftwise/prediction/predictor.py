@@ -30,6 +30,7 @@ from graftwise.prediction.hfsets import (
 from graftwise.prediction.imputation import (
     DEFAULT_MAX_DIPLOTYPES,
     GenotypeDistribution,
+    GroupCache,
     impute,
     interpret_subject,
     subject_groups,
@@ -89,6 +90,8 @@ class Predictor:
     target_mass: float | None = None
     _schemes: dict[Category, GroupScheme] = field(default_factory=dict, repr=False)
     _cache: dict[tuple[object, ...], Imputation] = field(default_factory=dict, repr=False)
+    _alleles: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
+    _groups: GroupCache = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         bad = [loc for loc in self.loci if loc not in PREDICTABLE_LOCI]
@@ -115,7 +118,7 @@ class Predictor:
 
     def _impute(self, typing: SubjectTyping, registry: str | None, ethnicity: str | None) -> Imputation:
         chain = self.store.chain(registry, ethnicity)
-        subject = interpret_subject(typing, self.nom, self.loci)
+        subject = interpret_subject(typing, self.nom, self.loci, self._alleles)
         tried: list[tuple[str, str]] = []
         last: GenotypeDistribution | None = None
         for choice in chain:
@@ -128,7 +131,7 @@ class Predictor:
             if not set(self.loci) <= set(choice.set.loci):
                 tried.append((choice.set.info.id, "missing_loci"))
                 continue
-            groups = subject_groups(subject, self.scheme(choice.set.info.category), self.loci)
+            groups = subject_groups(subject, self.scheme(choice.set.info.category), self.loci, self._groups)
             dist = impute(
                 groups, choice.set, self.loci, max_diplotypes=self.max_diplotypes, target_mass=self.target_mass
             )
