@@ -19,21 +19,24 @@ def group_set(
     registries: tuple[str, ...] = (),
     ethnicities: tuple[str, ...] = (),
     vocab: PVocabulary | None = None,
-    extra_keys: Mapping[str, Sequence[str]] | None = None,
+    p_keys: Mapping[str, str] | None = None,
 ) -> GroupedHFSet:
-    """A set whose groups are their own P keys (each group a distinct P group, as in §7)."""
+    """A set whose groups are their own P keys (each group a distinct P group, as in §7), unless ``p_keys`` maps a
+    group (with locus) to another key, e.g. a null group to ``null:…``."""
     haps = [tuple(f"{loc}*{g}" for loc, g in zip(loci, names, strict=True)) for names, _ in rows]
-    keys: dict[str, set[str]] = {loc: {h[i] for h in haps} for i, loc in enumerate(loci)}
-    for loc, extra in (extra_keys or {}).items():
-        keys[loc].update(extra)
+    identity = {h[i]: h[i] for h in haps for i in range(len(loci))}
+    identity.update(p_keys or {})
+    keys: dict[str, set[str]] = {loc: set() for loc in loci}
+    for group, key in identity.items():
+        keys[group.partition("*")[0]].add(key)
     vocab = vocab or PVocabulary.of(keys)
     info = SetInfo(set_id, registries, ethnicities, None, "test", None, category, "test", sum(f for _, f in rows))
-    identity = {g: g for ks in keys.values() for g in ks}
     return GroupedHFSet.from_groups(info, loci, haps, [f for _, f in rows], identity, vocab)
 
 
 def subject(
     typing: Mapping[str, tuple[str | Sequence[str] | None, str | Sequence[str] | None]],
+    p_keys: Mapping[str, str] | None = None,
 ) -> SubjectGroups:
     """Positions as group sets (a string is one group); the shortcut applies when every locus of LOCI has one group
     per position (in §7 each group is its own small-g group)."""
@@ -44,8 +47,12 @@ def subject(
         )
     single = all(p is not None and len(p) == 1 for pair in positions.values() for p in pair)
     shortcut = (
-        {loc: (next(iter(pair[0])), next(iter(pair[1]))) for loc, pair in positions.items()}  # type: ignore[arg-type]
+        {loc: tuple(_key(next(iter(p)), p_keys) for p in pair) for loc, pair in positions.items()}  # type: ignore[arg-type]
         if single
         else None
     )
     return SubjectGroups(positions, shortcut)  # type: ignore[arg-type]
+
+
+def _key(group: str, p_keys: Mapping[str, str] | None) -> str:
+    return (p_keys or {}).get(group, group)

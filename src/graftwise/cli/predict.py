@@ -85,9 +85,7 @@ def _predictor(release: str, hf_set: list[Path], population: str | None, loci: s
     schemes = build_schemes(nom)
     paths = hf_set or [default_hf_file()]
     store = load_store(nom, schemes, paths, population=population if hf_set else None)
-    predictor = Predictor(nom, store, parse_loci(loci), max_diplotypes=max_diplotypes)
-    predictor._schemes.update(schemes)
-    return predictor
+    return Predictor(nom, store, parse_loci(loci), max_diplotypes=max_diplotypes, schemes=schemes)
 
 
 def _summary_json(prefix: str, s: SubjectSummary) -> dict[str, Any]:

@@ -88,7 +88,8 @@ class Predictor:
     loci: tuple[str, ...] = TEN_OF_TEN
     max_diplotypes: int | None = DEFAULT_MAX_DIPLOTYPES
     target_mass: float | None = None
-    _schemes: dict[Category, GroupScheme] = field(default_factory=dict, repr=False)
+    schemes: dict[Category, GroupScheme] = field(default_factory=dict, repr=False)
+    """The release's group schemes (built on first use when empty; pass them to share across predictors)."""
     _cache: dict[tuple[object, ...], Imputation] = field(default_factory=dict, repr=False)
     _alleles: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
     _groups: GroupCache = field(default_factory=dict, repr=False)
@@ -103,9 +104,9 @@ class Predictor:
         self.loci = tuple(loc for loc in TEN_OF_TEN if loc in self.loci)
 
     def scheme(self, category: Category) -> GroupScheme:
-        if not self._schemes:
-            self._schemes.update(build_schemes(self.nom))
-        return self._schemes[category]
+        if not self.schemes:
+            self.schemes.update(build_schemes(self.nom))
+        return self.schemes[category]
 
     def impute(self, typing: SubjectTyping, registry: str | None = None, ethnicity: str | None = None) -> Imputation:
         """The subject's distribution from the first set of the chain it is represented in (cached)."""
