@@ -13,7 +13,7 @@ from rich.markup import escape
 from graftwise.errors import GraftwiseError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def run_cli(app: typer.Typer, args: list[str] | None = None) -> None:
