@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
 from graftwise.prediction import EIGHT_OF_EIGHT, TEN_OF_TEN, Imputation, MatchProbabilities, Predictor
 from graftwise.prediction.hfsets import build_schemes, default_hf_file, load_store
+from graftwise.prediction.imputation import unphased_genotypes
 from graftwise.prediction.predictor import SubjectTyping
 from graftwise.prediction.probabilities import SubjectSummary
 
@@ -142,32 +142,26 @@ def imputation_json(imp: Imputation, top: int) -> dict[str, Any]:
     }
     if not d.is_represented or d.vocab is None:
         return out
-    if d.shortcut:
-        names = {loc: [d.vocab.names[loc][int(x)] for x in d.genotypes[0, li]] for li, loc in enumerate(d.loci)}
-        out["genotypes"] = [{"rank": 1, "genotype": names, "probability": 1.0}]
-        return out
-    hs = d.hfset
-    assert hs is not None
-    kept = float(d.likelihoods.sum())
-    genotypes: dict[tuple[tuple[str, str], ...], float] = defaultdict(float)
-    pairs: list[dict[str, Any]] = []
-    for (i, j), lik in zip(d.pairs.tolist(), d.likelihoods.tolist(), strict=True):
-        h1 = [hs.groups[li][hs.codes[i, li]] for li in range(len(d.loci))]
-        h2 = [hs.groups[li][hs.codes[j, li]] for li in range(len(d.loci))]
-        genotypes[tuple((min(a, b), max(a, b)) for a, b in zip(h1, h2, strict=True))] += lik
-        if len(pairs) < top:
-            pairs.append({"haplotypes": ["~".join(h1), "~".join(h2)], "likelihood": lik, "probability": lik / kept})
-    ranked = sorted(genotypes.items(), key=lambda kv: -kv[1])[:top]
+    genotypes = unphased_genotypes(d)[:top]
     out["genotypes"] = [
         {
             "rank": n,
             "genotype": {loc: list(pair) for loc, pair in zip(d.loci, g, strict=True)},
             "gl": "^".join("+".join(pair) for pair in g),
-            "probability": lik / kept,
+            "probability": p,
         }
-        for n, (g, lik) in enumerate(ranked, start=1)
+        for n, (g, p) in enumerate(genotypes, start=1)
     ]
-    out["haplotype_pairs"] = [{"rank": n, **p} for n, p in enumerate(pairs, start=1)]
+    hs = d.hfset
+    if d.shortcut or hs is None:
+        return out
+    kept = float(d.likelihoods.sum())
+    pairs = []
+    for n, ((i, j), lik) in enumerate(zip(d.pairs[:top].tolist(), d.likelihoods[:top].tolist(), strict=True), start=1):
+        h1 = "~".join(hs.groups[li][hs.codes[i, li]] for li in range(len(d.loci)))
+        h2 = "~".join(hs.groups[li][hs.codes[j, li]] for li in range(len(d.loci)))
+        pairs.append({"rank": n, "haplotypes": [h1, h2], "likelihood": lik, "probability": lik / kept})
+    out["haplotype_pairs"] = pairs
     return out
 
 

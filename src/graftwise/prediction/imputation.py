@@ -250,6 +250,32 @@ class GenotypeDistribution:
         return self.unrepresented is None
 
 
+def unphased_genotypes(dist: GenotypeDistribution) -> list[tuple[tuple[tuple[str, str], ...], float]]:
+    """The kept diplotypes summed by unphased genotype in the set's groups (per locus a sorted pair), ranked by
+    probability (normalised over the kept likelihood). The shortcut genotype is given in P keys."""
+    if not dist.is_represented or dist.vocab is None:
+        return []
+    if dist.shortcut:
+        names = dist.vocab.names
+        g = dist.genotypes[0]
+        return [
+            (tuple((names[loc][int(g[li, 0])], names[loc][int(g[li, 1])]) for li, loc in enumerate(dist.loci)), 1.0)
+        ]
+    hs = dist.hfset
+    if hs is None:
+        return []
+    a, b = hs.codes[dist.pairs[:, 0]], hs.codes[dist.pairs[:, 1]]
+    per_locus = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=2).reshape(len(a), -1)
+    uniq, inverse = np.unique(per_locus, axis=0, return_inverse=True)
+    mass = np.bincount(inverse.reshape(-1), weights=dist.likelihoods, minlength=len(uniq))
+    mass = mass / mass.sum()
+    out = []
+    for row, p in zip(uniq.reshape(len(uniq), len(dist.loci), 2).tolist(), mass.tolist(), strict=True):
+        out.append((tuple((hs.groups[li][x], hs.groups[li][y]) for li, (x, y) in enumerate(row)), p))
+    out.sort(key=lambda kv: (-kv[1], kv[0]))
+    return out
+
+
 def unrepresented(
     loci: tuple[str, ...], hfset: GroupedHFSet | None, reason: UnrepresentedReason, detail: str
 ) -> GenotypeDistribution:
