@@ -8,7 +8,16 @@ from fractions import Fraction
 import pytest
 
 from graftwise.prediction import impute
-from graftwise.prediction.probabilities import MatchProbabilities, assemble, mismatch_distributions, summarise
+from graftwise.prediction.probabilities import (
+    MatchProbabilities,
+    assemble,
+    locus_category,
+    mismatch_distributions,
+    orient,
+    percentage,
+    positional_categories,
+    summarise,
+)
 
 from .helpers import LOCI, group_set, subject
 
@@ -198,3 +207,42 @@ def test_example2_eight_of_eight_uses_the_shortcut() -> None:
     assert all(close(g, f) for g, f in zip(r.p_mismatch, expected, strict=True))
     assert close(r.p_mismatch_more, Fraction(1, 14))
     assert close(sum(r.p_mismatch), Fraction(13, 14))  # P(≤ 4 mismatches) for a cord 4/8 search
+
+
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [
+        (0.285, 28),
+        (0.295, 30),
+        (0.005, 0),
+        (0.015, 2),
+        (0.0049, 0),
+        (0.0051, 1),
+        (0.995, 100),
+        (0.9949, 99),
+        (1.0, 100),
+    ],
+)
+def test_percentage_rounds_half_to_even_like_dotnet(p: float, expected: int) -> None:
+    """§6: decimal × 100, round-half-to-even (0.285 → 28.5 → 28; 0.295 → 29.5 → 30), both sides of each half."""
+    assert percentage(p) == expected
+
+
+def test_locus_category_thresholds_both_sides() -> None:
+    assert locus_category(0.995) == "Exact"  # 99.5 → 100 (half to even)
+    assert locus_category(0.9949) == "Potential"
+    assert locus_category(0.005) == "Mismatch"  # 0.5 → 0
+    assert locus_category(0.0051) == "Potential"
+
+
+def test_positional_categories_table_and_orientation() -> None:
+    assert positional_categories("Exact", 0.0) == ("Exact", "Exact")
+    assert positional_categories("Mismatch", 0.996) == ("Mismatch", "Mismatch")
+    assert positional_categories("Mismatch", 0.004) == ("Mismatch", "Exact")
+    assert positional_categories("Mismatch", 0.5) == ("Mismatch", "Potential")
+    assert positional_categories("Potential", 0.004) == ("Potential", "Exact")
+    assert positional_categories("Potential", 0.006) == ("Potential", "Potential")
+    # Re-oriented so that the position scoring calls a mismatch gets the worse category (Atlas #996).
+    assert orient(("Potential", "Exact"), (False, True)) == ("Exact", "Potential")
+    assert orient(("Potential", "Exact"), (True, False)) == ("Potential", "Exact")
+    assert orient(("Potential", "Exact"), (False, False)) == ("Potential", "Exact")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -36,7 +37,13 @@ from graftwise.prediction.imputation import (
     subject_groups,
     unrepresented,
 )
-from graftwise.prediction.probabilities import MatchProbabilities, assemble, mismatch_distributions, summarise
+from graftwise.prediction.probabilities import (
+    MatchProbabilities,
+    SubjectSummary,
+    assemble,
+    mismatch_distributions,
+    summarise,
+)
 
 SubjectTyping = Mapping[str, Sequence[str | None]]
 TEN_OF_TEN = ("A", "B", "C", "DQB1", "DRB1")
@@ -51,6 +58,11 @@ class Imputation:
     choice: SetChoice | None
     tried: tuple[tuple[str, str], ...] = ()
     """(set id, reason) of sets tried before, in which the subject was unrepresented."""
+
+    @cached_property
+    def summary(self) -> SubjectSummary:
+        """What a result says about this subject (computed once per cached imputation)."""
+        return summarise(self.distribution, self.hf_set())
 
     def hf_set(self) -> dict[str, object] | None:
         if self.choice is None:
@@ -183,8 +195,8 @@ class Predictor:
                 distinct.append(self.impute(typing, *dk))
             index[d] = s
         overall, per_locus = mismatch_distributions(p.distribution, [i.distribution for i in distinct])
-        ps = summarise(p.distribution, p.hf_set())
-        summaries = [summarise(i.distribution, i.hf_set()) for i in distinct]
+        ps = p.summary
+        summaries = [i.summary for i in distinct]
         plain: dict[int, MatchProbabilities] = {}
         out = []
         for d in range(len(donors)):

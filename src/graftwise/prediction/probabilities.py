@@ -13,6 +13,7 @@ tail beyond 4 reported as graftwise's §8.1 improvement).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -33,7 +34,11 @@ _CHUNK_CELLS = 4_000_000
 def percentage(p: float) -> int:
     """Probability → integer percentage with round-half-to-even, as .NET's ``Convert.ToInt32(decimal)`` applied to
     ``(decimal)p * 100`` (§6). ``(decimal)double`` keeps 15 significant digits, which is mirrored here so that e.g.
-    0.285 gives 28 (half-even on 28.5) and not a float artefact."""
+    0.285 gives 28 (half-even on 28.5) and not a float artefact. Away from a half the float result is the same, so
+    the decimal path is taken only near one."""
+    x = p * 100
+    if abs(x - math.floor(x) - 0.5) > 1e-6:
+        return round(x)
     return int((Decimal(format(p, ".15g")) * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
