@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graftwise.prediction import GroupedHFSet, SubjectGroups, impute, mismatch_distributions
+from graftwise.prediction.imputation import impute_batch
 
 from .helpers import group_set, subject
 
@@ -137,3 +138,22 @@ def test_identical_fully_typed_subjects_have_p0_one(rows) -> None:  # type: igno
     overall, per_locus = mismatch_distributions(dist, [dist])
     assert overall[0, 0] == 1.0
     assert (per_locus[0, :, 0] == 1.0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(hf_rows(), st.lists(typings(), min_size=1, max_size=6), st.one_of(st.none(), st.integers(1, 5)))
+def test_batch_imputation_equals_one_by_one(rows, many, limit) -> None:  # type: ignore[no-untyped-def]
+    hs = group_set(rows, loci=LOCI3)
+    subjects = [_subject(t) for t in many]
+    batch = impute_batch(subjects, hs, LOCI3, max_diplotypes=limit)
+    for subj, got in zip(subjects, batch, strict=True):
+        want = impute(subj, hs, LOCI3, max_diplotypes=limit)
+        assert got.unrepresented == want.unrepresented
+        if not want.is_represented:
+            continue
+        assert got.total_likelihood == want.total_likelihood
+        assert np.array_equal(np.sort(got.likelihoods), np.sort(want.likelihoods))
+        if limit is None:
+            assert np.array_equal(got.pairs, want.pairs)
+            assert np.array_equal(got.genotypes, want.genotypes)
+            assert np.allclose(got.weights, want.weights, rtol=1e-14)

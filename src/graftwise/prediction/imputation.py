@@ -310,10 +310,8 @@ def _position_mask(hs: GroupedHFSet, li: int, groups: Position) -> BoolArray:
     return found
 
 
-def _collapse(
-    p_genotypes: IntArray, likelihoods: FloatArray, vocab: PVocabulary, loci: tuple[str, ...]
-) -> tuple[IntArray, FloatArray]:
-    """Null substitution, per-locus sorting, and summing of identical unordered P genotypes (§5.1)."""
+def _substitute_nulls(p_genotypes: IntArray, vocab: PVocabulary, loci: tuple[str, ...]) -> IntArray:
+    """A null position takes its expressing partner's P key (matching.md §3.3); each locus pair is then sorted."""
     g = p_genotypes.copy()
     for li, locus in enumerate(loci):
         null = vocab.is_null[locus]
@@ -323,6 +321,14 @@ def _collapse(
         b2 = np.where(nb & ~na, a, b)
         g[:, li, 0] = np.minimum(a2, b2)
         g[:, li, 1] = np.maximum(a2, b2)
+    return g
+
+
+def _collapse(
+    p_genotypes: IntArray, likelihoods: FloatArray, vocab: PVocabulary, loci: tuple[str, ...]
+) -> tuple[IntArray, FloatArray]:
+    """Null substitution, per-locus sorting, and summing of identical unordered P genotypes (§5.1)."""
+    g = _substitute_nulls(p_genotypes, vocab, loci)
     flat = g.reshape(len(g), -1)
     uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
     sums = np.bincount(inverse.reshape(-1), weights=likelihoods, minlength=len(uniq))
@@ -446,3 +452,156 @@ def _enumerate(
     if not found:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0)
     return _top(found, limit) if limit is not None else _top(found, size)
+
+
+_BATCH_SUBJECTS = 256
+_BATCH_PAIR_LIMIT = 200_000
+"""Subjects whose consistent pairs would exceed this are imputed alone (with the running top-N of :func:`impute`)."""
+
+
+def impute_batch(
+    subjects: Sequence[SubjectGroups],
+    hfset: GroupedHFSet,
+    loci: tuple[str, ...],
+    *,
+    max_diplotypes: int | None = DEFAULT_MAX_DIPLOTYPES,
+) -> list[GenotypeDistribution]:
+    """:func:`impute` for many subjects at once, with identical results: the filter, the signature classes, the
+    class-pair consistency test, pair enumeration, truncation and genotype collapse run as array operations over
+    the whole batch (subjects are told apart by a subject column), so the per-call overhead is paid once per batch.
+    Shortcut, unrepresentable and very ambiguous subjects go through :func:`impute` one by one."""
+    if max_diplotypes is not None and max_diplotypes < 1:
+        raise ValidationError("max_diplotypes must be at least 1", field="max_diplotypes")
+    out: list[GenotypeDistribution | None] = [None] * len(subjects)
+    hs = hfset.marginal(loci)
+    todo: list[int] = []
+    for k, s in enumerate(subjects):
+        single = s.problem is not None or (s.shortcut is not None and set(s.shortcut) >= set(loci))
+        if not single:
+            for li, locus in enumerate(loci):
+                pair = s.positions.get(locus)
+                if pair is not None and not all(_position_mask(hs, li, p).any() for p in pair):
+                    single = True
+        if single:
+            out[k] = impute(s, hfset, loci, max_diplotypes=max_diplotypes)
+        else:
+            todo.append(k)
+    for start in range(0, len(todo), _BATCH_SUBJECTS):
+        chunk = todo[start : start + _BATCH_SUBJECTS]
+        results = _impute_chunk([subjects[k] for k in chunk], hs, loci, max_diplotypes)
+        for k, r in zip(chunk, results, strict=True):
+            out[k] = r if r is not None else impute(subjects[k], hfset, loci, max_diplotypes=max_diplotypes)
+    return [r for r in out if r is not None]
+
+
+def _ragged(lengths: IntArray) -> tuple[IntArray, IntArray]:
+    """For groups of the given lengths: the group of each element and its index within the group."""
+    group = np.repeat(np.arange(len(lengths)), lengths)
+    offsets = np.cumsum(lengths) - lengths
+    return group, np.arange(int(lengths.sum())) - np.repeat(offsets, lengths)
+
+
+def _impute_chunk(
+    subjects: Sequence[SubjectGroups], hs: GroupedHFSet, loci: tuple[str, ...], limit: int | None
+) -> list[GenotypeDistribution | None]:
+    n_sub, n, n_loci = len(subjects), len(hs), len(loci)
+    fit1 = np.empty((n_sub, n, n_loci), dtype=bool)
+    fit2 = np.empty((n_sub, n, n_loci), dtype=bool)
+    for li, locus in enumerate(loci):
+        n_groups = len(hs.groups[li])
+        masks = [
+            [_position_mask(hs, li, p) for p in pair] if pair is not None else [np.ones(n_groups, dtype=bool)] * 2
+            for pair in (s.positions.get(locus) for s in subjects)
+        ]
+        fit1[:, :, li] = np.stack([m[0] for m in masks])[:, hs.codes[:, li]]
+        fit2[:, :, li] = np.stack([m[1] for m in masks])[:, hs.codes[:, li]]
+    kept_s, kept_h = np.nonzero((fit1 | fit2).all(axis=2))
+    bits = np.concatenate([fit1[kept_s, kept_h], fit2[kept_s, kept_h]], axis=1)
+    weights = np.int64(1) << np.arange(bits.shape[1], dtype=np.int64)
+    key = kept_s.astype(np.int64) * (np.int64(1) << bits.shape[1]) + bits.astype(np.int64) @ weights
+    _, first, cls = np.unique(key, return_index=True, return_inverse=True)
+    cls = cls.reshape(-1)
+    n_cls = len(first)
+    cls_subject = kept_s[first]
+    sigs = bits[first]
+    s1, s2 = sigs[:, :n_loci], sigs[:, n_loci:]
+    f = hs.freqs[kept_h]
+    class_mass = np.bincount(cls, weights=f, minlength=n_cls)
+    # Class pairs (c1 <= c2) within each subject; classes of one subject are contiguous (key is subject-major).
+    subject_end = np.searchsorted(cls_subject, cls_subject, side="right")
+    c1, within = _ragged(subject_end - np.arange(n_cls))
+    c2 = c1 + within
+    ok = ((s1[c1] & s2[c2]) | (s2[c1] & s1[c2])).all(axis=1)
+    c1, c2 = c1[ok], c2[ok]
+    pair_subject = cls_subject[c1]
+    factor = np.where(c1 == c2, 1.0, 2.0)
+    totals = np.bincount(pair_subject, weights=factor * class_mass[c1] * class_mass[c2], minlength=n_sub)
+    # Members of each class by decreasing frequency, each class cut to limit + 1 (see _enumerate).
+    order = np.lexsort((kept_h, -f, cls))
+    members = kept_h[order]
+    class_start = np.searchsorted(cls[order], np.arange(n_cls))
+    size = np.bincount(cls, minlength=n_cls)
+    if limit is not None:
+        size = np.minimum(size, limit + 1)
+    count = size[c1] * size[c2]
+    too_many = np.bincount(pair_subject, weights=count, minlength=n_sub) > _BATCH_PAIR_LIMIT
+    keep_cp = ~too_many[pair_subject]
+    c1, c2, count, pair_subject = c1[keep_cp], c2[keep_cp], count[keep_cp], pair_subject[keep_cp]
+    cp, p = _ragged(count)
+    a, b = c1[cp], c2[cp]
+    i, j = p // size[b], p % size[b]
+    upper = (a != b) | (i <= j)
+    a, b, i, j, cp = a[upper], b[upper], i[upper], j[upper], cp[upper]
+    hi, hj = members[class_start[a] + i], members[class_start[b] + j]
+    lo, up = np.minimum(hi, hj), np.maximum(hi, hj)
+    lik = hs.freqs[lo] * hs.freqs[up] * np.where(lo == up, 1.0, 2.0)
+    subj = pair_subject[cp]
+    rank_order = np.lexsort((up, lo, -lik, subj))
+    subj, lo, up, lik = subj[rank_order], lo[rank_order], up[rank_order], lik[rank_order]
+    bounds = np.searchsorted(subj, np.arange(n_sub + 1))
+    if limit is not None:
+        rank = np.arange(len(subj)) - bounds[subj]
+        keep = rank < limit
+        subj, lo, up, lik = subj[keep], lo[keep], up[keep], lik[keep]
+        bounds = np.searchsorted(subj, np.arange(n_sub + 1))
+    p_gen = np.stack(
+        [np.stack([hs.p_ids[li][hs.codes[lo, li]], hs.p_ids[li][hs.codes[up, li]]], axis=1) for li in range(n_loci)],
+        axis=1,
+    ).astype(np.int32)
+    genotypes, g_subject, g_weight = _collapse_batch(p_gen, lik, subj, hs.vocab, loci)
+    g_bounds = np.searchsorted(g_subject, np.arange(n_sub + 1))
+    results: list[GenotypeDistribution | None] = []
+    for si in range(n_sub):
+        if too_many[si]:
+            results.append(None)
+            continue
+        lo_s, hi_s = bounds[si], bounds[si + 1]
+        if hi_s == lo_s or totals[si] <= 0:
+            results.append(unrepresented(loci, hs, "no_consistent_pair", "no pair of set haplotypes fits the typing"))
+            continue
+        g0, g1 = g_bounds[si], g_bounds[si + 1]
+        w = g_weight[g0:g1]
+        results.append(
+            GenotypeDistribution(
+                loci,
+                hs,
+                hs.vocab,
+                np.stack([lo[lo_s:hi_s], up[lo_s:hi_s]], axis=1).astype(np.int32),
+                lik[lo_s:hi_s],
+                float(totals[si]),
+                genotypes[g0:g1],
+                w / w.sum(),
+            )
+        )
+    return results
+
+
+def _collapse_batch(
+    p_genotypes: IntArray, likelihoods: FloatArray, subject: IntArray, vocab: PVocabulary, loci: tuple[str, ...]
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """:func:`_collapse` for many subjects: distinct (subject, genotype) rows and their summed likelihoods."""
+    g = _substitute_nulls(p_genotypes, vocab, loci)
+    flat = np.concatenate([subject[:, None].astype(np.int64), g.reshape(len(g), -1).astype(np.int64)], axis=1)
+    uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
+    sums = np.bincount(inverse.reshape(-1), weights=likelihoods, minlength=len(uniq)).astype(np.float64)
+    return uniq[:, 1:].reshape(len(uniq), len(loci), 2).astype(np.int32), uniq[:, 0], sums

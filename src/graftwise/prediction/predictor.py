@@ -32,7 +32,9 @@ from graftwise.prediction.imputation import (
     DEFAULT_MAX_DIPLOTYPES,
     GenotypeDistribution,
     GroupCache,
+    SubjectGroups,
     impute,
+    impute_batch,
     interpret_subject,
     subject_groups,
     unrepresented,
@@ -46,6 +48,7 @@ from graftwise.prediction.probabilities import (
 )
 
 SubjectTyping = Mapping[str, Sequence[str | None]]
+_Item = tuple[tuple[object, ...], SubjectTyping, str | None, str | None]
 TEN_OF_TEN = ("A", "B", "C", "DQB1", "DRB1")
 EIGHT_OF_EIGHT = ("A", "B", "C", "DRB1")
 
@@ -129,6 +132,45 @@ class Predictor:
             self._cache[key] = found
         return found
 
+    def impute_many(
+        self, typings: Sequence[SubjectTyping], keys: Sequence[tuple[str | None, str | None]]
+    ) -> list[Imputation]:
+        """:meth:`impute` for many subjects (same results), imputing the uncached ones in batches per set
+        (:func:`impute_batch`); a subject unrepresented in its first set falls back through the chain alone."""
+        if len(keys) != len(typings):
+            raise ValidationError("keys need one (registry, ethnicity) per typing", field="keys")
+        out: list[Imputation | None] = [None] * len(typings)
+        pending: dict[tuple[object, ...], list[int]] = {}
+        batches: dict[int, tuple[SetChoice, list[_Item], list[SubjectGroups]]] = {}
+        for idx, (typing, (registry, ethnicity)) in enumerate(zip(typings, keys, strict=True)):
+            key: tuple[object, ...] = (typing_key(typing), registry, ethnicity)
+            found = self._cache.get(key)
+            if found is not None:
+                out[idx] = found
+                continue
+            if key in pending:
+                pending[key].append(idx)
+                continue
+            pending[key] = [idx]
+            first = next((c for c in self.store.chain(registry, ethnicity) if set(self.loci) <= set(c.set.loci)), None)
+            subject = interpret_subject(typing, self.nom, self.loci, self._alleles)
+            if first is None or subject.problem is not None or self.target_mass is not None:
+                self._cache[key] = self._impute(typing, registry, ethnicity)
+                continue
+            groups = subject_groups(subject, self.scheme(first.set.info.category), self.loci, self._groups)
+            batch = batches.setdefault(id(first.set), (first, [], []))
+            batch[1].append((key, typing, registry, ethnicity))
+            batch[2].append(groups)
+        for choice, items, subjects in batches.values():
+            dists = impute_batch(subjects, choice.set, self.loci, max_diplotypes=self.max_diplotypes)
+            for (key, typing, registry, ethnicity), dist in zip(items, dists, strict=True):
+                represented = Imputation(dist, choice) if dist.is_represented else None
+                self._cache[key] = represented or self._impute(typing, registry, ethnicity)
+        for key, indices in pending.items():
+            for idx in indices:
+                out[idx] = self._cache[key]
+        return [o for o in out if o is not None]
+
     def _impute(self, typing: SubjectTyping, registry: str | None, ethnicity: str | None) -> Imputation:
         chain = self.store.chain(registry, ethnicity)
         subject = interpret_subject(typing, self.nom, self.loci, self._alleles)
@@ -185,15 +227,18 @@ class Predictor:
             raise ValidationError("donor_keys and scoring_mismatch need one entry per donor", field="donor_keys")
         p = self.impute(patient, *patient_keys)
         slot: dict[tuple[object, ...], int] = {}
-        distinct: list[Imputation] = []
+        distinct_typings: list[SubjectTyping] = []
+        distinct_keys: list[tuple[str | None, str | None]] = []
         index = np.empty(len(donors), dtype=np.int64)
         for d, (typing, dk) in enumerate(zip(donors, keys, strict=True)):
             k = (typing_key(typing), *dk)
             s = slot.get(k)
             if s is None:
-                s = slot[k] = len(distinct)
-                distinct.append(self.impute(typing, *dk))
+                s = slot[k] = len(distinct_typings)
+                distinct_typings.append(typing)
+                distinct_keys.append(dk)
             index[d] = s
+        distinct = self.impute_many(distinct_typings, distinct_keys)
         overall, per_locus = mismatch_distributions(p.distribution, [i.distribution for i in distinct])
         ps = p.summary
         summaries = [i.summary for i in distinct]
