@@ -8,6 +8,16 @@ from graftwise.prediction import GroupedHFSet, PVocabulary, SetInfo, SubjectGrou
 from graftwise.prediction.hfsets import Category
 
 LOCI = ("A", "B", "C", "DQB1", "DRB1")
+HIGH_RES = {
+    "A": ["A*01:01", "A*02:01"],
+    "B": ["B*08:01", "B*07:02"],
+    "C": ["C*07:01", "C*07:02"],
+    "DRB1": ["DRB1*03:01", "DRB1*15:01"],
+    "DQB1": ["DQB1*02:01", "DQB1*06:02"],
+}
+"""A common EUR genotype at two fields (A1-B8-DR3 / A2-B7-DR15)."""
+LOW_RES = {"A": ["A*01:AB", "A*02:XX"], "B": ["B8", "B7"], "DRB1": ["DR3", "DR15"]}
+"""The same genotype as MAC, XX and serology at A, B, DRB1 only."""
 
 
 def group_set(

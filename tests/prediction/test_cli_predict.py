@@ -13,14 +13,7 @@ from graftwise.cli._common import run_cli
 from graftwise.cli.predict import parse_loci, typing_from_gl
 from graftwise.errors import ValidationError
 
-PATIENT = {
-    "A": ["A*01:01", "A*02:01"],
-    "B": ["B*08:01", "B*07:02"],
-    "C": ["C*07:01", "C*07:02"],
-    "DRB1": ["DRB1*03:01", "DRB1*15:01"],
-    "DQB1": ["DQB1*02:01", "DQB1*06:02"],
-}
-DONOR = {"A": ["01:AB", "A*02:XX"], "B": ["B8", "B7"], "DRB1": ["DR3", "DR15"]}
+from .helpers import HIGH_RES, LOW_RES
 
 
 def _write(tmp_path: Path, name: str, doc: object) -> Path:
@@ -30,8 +23,8 @@ def _write(tmp_path: Path, name: str, doc: object) -> Path:
 
 
 def test_predict_json_has_the_spec_field_names(tmp_path: Path) -> None:
-    args = ["predict", "--patient", str(_write(tmp_path, "p.json", PATIENT))]
-    args += ["--donor", str(_write(tmp_path, "d.json", DONOR)), "--population", "EUR", "--json"]
+    args = ["predict", "--patient", str(_write(tmp_path, "p.json", HIGH_RES))]
+    args += ["--donor", str(_write(tmp_path, "d.json", LOW_RES)), "--population", "EUR", "--json"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
@@ -50,8 +43,8 @@ def test_predict_json_has_the_spec_field_names(tmp_path: Path) -> None:
 
 def test_predict_eight_of_eight_with_an_explicit_set(tmp_path: Path, data_root) -> None:  # type: ignore[no-untyped-def]
     grimm = data_root.path / "haplotype-frequencies/grimm-example/CAU.freqs.gz"
-    args = ["predict", "--patient", str(_write(tmp_path, "p.json", {"hla": PATIENT, "ethnicity": "EUR"}))]
-    args += ["--donor", str(_write(tmp_path, "d.json", DONOR)), "--population", "EUR"]
+    args = ["predict", "--patient", str(_write(tmp_path, "p.json", {"hla": HIGH_RES, "ethnicity": "EUR"}))]
+    args += ["--donor", str(_write(tmp_path, "d.json", LOW_RES)), "--population", "EUR"]
     args += ["--hf-set", str(grimm), "--loci", "8/8", "--json"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output

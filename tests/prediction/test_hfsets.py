@@ -176,3 +176,15 @@ def test_a_multi_key_set_is_indexed_under_each_key_and_superseding_keeps_the_old
     assert store.by_key[("R1", "E1")] is newer
     assert multi in store.superseded
     assert np.isclose(store.by_key[("R2", "E2")].freqs.sum(), 1.0)
+
+
+def test_retired_names_follow_their_successor(nom: Nomenclature, schemes: dict[Category, GroupScheme]) -> None:
+    """hla-nomenclature.md §3: A*11:53 was deleted ("Sequence identical") with successor A*11:02:01:01."""
+    hf = HFSet(
+        "old", "grimm", "two_field", None, ("A", "B"), (("A*11:53", "B*07:02"), ("A*11:02", "B*07:02")), (0.1, 0.2)
+    )
+    converted = convert_set(hf, nom, schemes["lgx"])
+    assert converted.groups[0] == ("A*11:02",)
+    assert len(converted) == 1  # both haplotypes are A*11:02~B*07:02 now: merged, frequencies summed
+    assert converted.freqs[0] == pytest.approx(0.3)
+    assert converted.info.merged_haplotypes == 1

@@ -12,16 +12,7 @@ from graftwise.hla.frequencies import HFSet
 from graftwise.prediction import GroupScheme, HFSetStore, Predictor, convert_set, impute, mismatch_distributions
 from graftwise.prediction.hfsets import Category
 
-from .helpers import group_set, subject
-
-HIGH_RES = {
-    "A": ["A*01:01", "A*02:01"],
-    "B": ["B*08:01", "B*07:02"],
-    "C": ["C*07:01", "C*07:02"],
-    "DRB1": ["DRB1*03:01", "DRB1*15:01"],
-    "DQB1": ["DQB1*02:01", "DQB1*06:02"],
-}
-LOW_RES = {"A": ["A*01:AB", "A*02:XX"], "B": ["B8", "B7"], "DRB1": ["DR3", "DR15"]}
+from .helpers import HIGH_RES, LOW_RES, group_set, subject
 
 
 def test_unambiguous_subject_takes_the_shortcut_even_when_absent_from_the_set(predictor: Predictor) -> None:
