@@ -367,7 +367,7 @@ def impute(
             [[[vocab.id(loc, subject.shortcut[loc][0]), vocab.id(loc, subject.shortcut[loc][1])] for loc in loci]],
             dtype=np.int32,
         )
-        genotypes, weights = _collapse(genotype, np.ones(1), vocab, loci)
+        genotypes, weights = _substitute_nulls(genotype, vocab, loci), np.ones(1)
         return GenotypeDistribution(
             loci, hfset, vocab, np.zeros((0, 2), dtype=np.int32), np.ones(1), 1.0, genotypes, weights, shortcut=True
         )

@@ -142,6 +142,7 @@ class Predictor:
         out: list[Imputation | None] = [None] * len(typings)
         pending: dict[tuple[object, ...], list[int]] = {}
         batches: dict[int, tuple[SetChoice, list[_Item], list[SubjectGroups]]] = {}
+        firsts: dict[tuple[str | None, str | None], SetChoice | None] = {}
         for idx, (typing, (registry, ethnicity)) in enumerate(zip(typings, keys, strict=True)):
             key: tuple[object, ...] = (typing_key(typing), registry, ethnicity)
             found = self._cache.get(key)
@@ -152,7 +153,11 @@ class Predictor:
                 pending[key].append(idx)
                 continue
             pending[key] = [idx]
-            first = next((c for c in self.store.chain(registry, ethnicity) if set(self.loci) <= set(c.set.loci)), None)
+            if (registry, ethnicity) not in firsts:
+                firsts[(registry, ethnicity)] = next(
+                    (c for c in self.store.chain(registry, ethnicity) if set(self.loci) <= set(c.set.loci)), None
+                )
+            first = firsts[(registry, ethnicity)]
             subject = interpret_subject(typing, self.nom, self.loci, self._alleles)
             if first is None or subject.problem is not None or self.target_mass is not None:
                 self._cache[key] = self._impute(typing, registry, ethnicity)
