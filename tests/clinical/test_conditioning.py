@@ -107,7 +107,9 @@ def test_outside_every_row_is_unclassified(agents: list[dict[str, Any]]) -> None
 def test_workshop_thresholds_and_disagreements(agents: list[dict[str, Any]], workshop: str, disagrees: bool) -> None:
     result = run(agents)
     assert result.workshop_ric == workshop
-    assert any("definitions differ" in w for w in result.warnings) == disagrees
+    assert (
+        any(w.code == "definitions_differ" and "definitions differ" in w.message for w in result.warnings) == disagrees
+    )
 
 
 def test_iv_busulfan_workshop_bound_is_flagged_as_conversion() -> None:
@@ -117,7 +119,7 @@ def test_iv_busulfan_workshop_bound_is_flagged_as_conversion() -> None:
 def test_beam_warning() -> None:
     result = run([mel(140), *other("carmustine", "etoposide", "cytarabine")])
     assert result.intensity == "RIC"
-    assert any("BEAM" in w for w in result.warnings)
+    assert any(w.code == "beam_ric_disputed" and "BEAM" in w.message for w in result.warnings)
 
 
 @pytest.mark.parametrize(

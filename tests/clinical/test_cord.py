@@ -119,7 +119,7 @@ def test_hla_c_mismatch_avoided_when_possible() -> None:
 def test_cautioned_unit_chosen_only_when_alone_with_warning() -> None:
     result = run([unit("c_mm", match="7/8", mismatched_loci=["C"]), unit("small", tnc=2.0)])
     assert result.selected_unit_ids == ["c_mm"]
-    assert result.warnings
+    assert [(w.code, "HLA caution" in w.message) for w in result.warnings] == [("chosen_unit_hla_caution", True)]
 
 
 @pytest.mark.parametrize(("match", "cautioned"), [("6/8", False), ("5/8", True)])

@@ -78,7 +78,10 @@ def test_transfusion_inside_run_is_flagged_not_rejected() -> None:
     )
     result = run(data)
     assert result.platelet_recovery_20.day == 9
-    assert any("inside the >= 20.0 recovery run" in w for w in result.warnings)
+    assert any(
+        w.code == "platelet_transfusion_inside_run" and "inside the >= 20.0 recovery run" in w.message
+        for w in result.warnings
+    )
 
 
 @pytest.mark.parametrize(("value", "status"), [(20.0, "recovered"), (19.9, "not_reached")])
@@ -100,7 +103,7 @@ def test_platelets_never_below_20_but_transfused_are_counted() -> None:
 def test_no_platelet_values() -> None:
     result = run(case(anc=[0.1, 0.6, 0.6, 0.6]))
     assert result.platelet_recovery_20.status == "no_data"
-    assert any("cannot be assessed" in w for w in result.warnings)
+    assert any(w.code == "recovery_not_assessable" and "cannot be assessed" in w.message for w in result.warnings)
 
 
 # --- neutrophils -------------------------------------------------------------------------------------------------
@@ -114,7 +117,9 @@ def test_anc_threshold_both_sides(value: float, status: str) -> None:
 def test_anc_exactly_threshold_without_manual_is_used_with_warning() -> None:
     result = run(case(anc=[0.0, 0.5, 0.5, 0.5]))
     assert result.neutrophil_recovery.day == 1
-    assert sum("exactly 0.5" in w for w in result.warnings) == 3
+    assert (
+        sum(w.code == "anc_at_threshold_no_differential" and "exactly 0.5" in w.message for w in result.warnings) == 3
+    )
 
 
 @pytest.mark.parametrize(
@@ -169,13 +174,16 @@ def test_anc_never_below_threshold_not_applicable() -> None:
 def test_run_in_progress_at_end_of_data_is_warned(last: float, warned: bool) -> None:
     result = run(case(anc=[0.0, 0.1, 0.6, last]))
     assert result.neutrophil_recovery.status == "not_reached"
-    assert any("may be in progress" in w for w in result.warnings) == warned
+    assert (
+        any(w.code == "anc_recovery_run_unfinished" and "may be in progress" in w.message for w in result.warnings)
+        == warned
+    )
 
 
 def test_later_lower_anc_than_nadir_is_warned() -> None:
     result = run(case(anc=[0.2, 0.6, 0.7, 0.8, 0.1]))
     assert result.neutrophil_recovery.day == 1
-    assert any("below the nadir" in w for w in result.warnings)
+    assert any(w.code == "anc_below_nadir_after_recovery" and "below the nadir" in w.message for w in result.warnings)
 
 
 def test_dates_convert_to_days() -> None:

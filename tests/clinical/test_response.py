@@ -150,7 +150,10 @@ def test_aml_mrd_reported_with_remission_only() -> None:
 
 
 def test_aml_cibmtr_transfusion_independence_warning() -> None:
-    assert run(aml(transfusion_independent=False)).warnings
+    warnings = run(aml(transfusion_independent=False)).warnings
+    assert [(w.code, "transfusion independence" in w.message) for w in warnings] == [
+        ("cibmtr_cr_transfusion_dependent", True)
+    ]
     assert not run(aml(transfusion_independent=True)).warnings
 
 
@@ -267,7 +270,7 @@ def test_myeloma_complete_responses(overrides: dict[str, Any], category: str) ->
 def test_myeloma_scr_not_assessable_is_warned() -> None:
     result = run(cr(flc_ratio_normal=True))
     assert result.category == "CR"
-    assert any("sCR not assessable" in w for w in result.warnings)
+    assert any(w.code == "scr_not_assessable" and "sCR not assessable" in w.message for w in result.warnings)
 
 
 def test_myeloma_cr_needs_marrow() -> None:
@@ -332,7 +335,7 @@ def test_myeloma_other_progression_criteria(flag: str) -> None:
 
 def test_myeloma_unconfirmed_is_warned() -> None:
     assert any(
-        "two consecutive" in w
+        w.code == "response_not_confirmed" and "two consecutive" in w.message
         for w in run(mm(confirmed=False, serum_m_protein_g_dl=0.4, urine_m_protein_mg_24h=0)).warnings
     )
 

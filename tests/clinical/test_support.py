@@ -1,4 +1,4 @@
-"""Threshold ladders and unit conversion shared by the GVHD and risk calculators."""
+"""Threshold ladders, rounding, unit conversion and day checks shared by the clinical calculators."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from graftwise.clinical.support import (
     BILIRUBIN_UMOL_L_PER_MG_DL,
     Ladder,
     Step,
+    check_days,
     first_match,
+    settle,
     si_of_one,
     si_of_optional,
     to_si,
@@ -66,3 +68,36 @@ def test_first_match_takes_the_first_true_rule() -> None:
     assert first_match(((False, 2, "b"), (True, 1, "a"), (True, 0, "z"))) == (1, "a")
     with pytest.raises(AssertionError):
         first_match(((False, 1, "never"),))
+
+
+def test_settle_removes_float_noise_before_a_threshold() -> None:
+    assert 0.1 + 0.2 > 0.3
+    assert settle(0.1 + 0.2) == 0.3
+    assert settle(3 * 17.1) == 51.3
+    assert settle(0.3000004) == 0.3
+    assert settle(0.3000006) == 0.300001
+
+
+FIELDS = ["r.0.day", "r.1.day", "r.2.day"]
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+def test_check_days_accepts_distinct_increasing_days(in_order: bool) -> None:
+    check_days([0, 5, 9], FIELDS, in_order=in_order)
+
+
+def test_check_days_any_order_when_not_required() -> None:
+    check_days([9, 0, 5], FIELDS, in_order=False)
+
+
+def test_check_days_refuses_a_repeat_naming_both_records() -> None:
+    with pytest.raises(ValidationError, match=r"r\.2\.day: day 0 already given by r\.0\.day") as info:
+        check_days([0, 5, 0], FIELDS, in_order=False)
+    assert info.value.field == "r.2.day"
+
+
+@pytest.mark.parametrize("days", [[0, 5, 5], [0, 5, 4]])
+def test_check_days_in_order_refuses_a_day_not_after_the_previous(days: list[int]) -> None:
+    with pytest.raises(ValidationError, match=r"r\.2\.day: day \d is not after the previous record's day 5") as info:
+        check_days(days, FIELDS, in_order=True)
+    assert info.value.field == "r.2.day"

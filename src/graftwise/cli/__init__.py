@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from graftwise.cli import clinical, data, predict
+from graftwise.cli import clinical, data, outcomes, predict
 from graftwise.cli._common import run_cli
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(clinical.app, name="clinical")
+app.add_typer(outcomes.app, name="outcomes")
 app.command("impute")(predict.impute)
 app.command("predict")(predict.predict)
 

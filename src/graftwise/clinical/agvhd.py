@@ -28,13 +28,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
 from graftwise.clinical.support import (
     BILIRUBIN_UMOL_L_PER_MG_DL,
     Ladder,
-    Notice,
-    RiskResult,
     Step,
+    check_days,
     first_match,
     si_of_one,
 )
@@ -184,14 +183,10 @@ class AgvhdInput(ClinicalInput):
                 field="weight_kg",
             )
         historical = self.system != "magic"
+        days = [a.day for a in self.assessments]
+        check_days(days, [f"assessments.{i}.day" for i in range(len(days))], in_order=True)
         for i, a in enumerate(self.assessments):
             where = f"assessments.{i}"
-            if i and a.day <= self.assessments[i - 1].day:
-                raise ValidationError(
-                    f"{where}.day: day {a.day} is not after the previous assessment's day "
-                    f"{self.assessments[i - 1].day}; give assessments in order of day, each day once",
-                    field=f"{where}.day",
-                )
             a.bilirubin_si(where)
             if a.stool_volume_ml_per_day is None and (historical or a.stool_episodes_per_day is None):
                 needed = "is required" if historical else "or stool_episodes_per_day is required"
@@ -247,7 +242,7 @@ class AssessmentGrade(BaseModel):
     warnings: tuple[Notice, ...]
 
 
-class AgvhdResult(RiskResult):
+class AgvhdResult(ClinicalResult):
     """Each assessment's stages and grade, and the maximum grade with the first day it was reached."""
 
     system: System

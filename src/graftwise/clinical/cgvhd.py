@@ -23,12 +23,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
 from graftwise.clinical.support import (
     BILIRUBIN_UMOL_L_PER_MG_DL,
     Ladder,
-    Notice,
-    RiskResult,
     Step,
     first_match,
     si_of_one,
@@ -170,7 +168,7 @@ class OrganScore(BaseModel):
     basis: str
 
 
-class CgvhdResult(RiskResult):
+class CgvhdResult(ClinicalResult):
     """Global severity with every organ's score."""
 
     global_severity: Severity

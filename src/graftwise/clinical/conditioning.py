@@ -27,7 +27,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
 from graftwise.errors import ValidationError
 
 Agent = Literal[
@@ -110,6 +110,12 @@ CONDITIONING_RULES = ConditioningRules(
     beam=frozenset({"carmustine", "etoposide", "cytarabine", "melphalan"}),
 )
 
+CONFIDENCE = (
+    "MAC/RIC/NMA definitions and CIBMTR workshop RIC thresholds [V]; Bacigalupo 2009 dose table and NMA combinations "
+    "[R] (not re-checked); classification by thresholds instead of a curated regimen table, 'unclassified', IV "
+    "busulfan conversion [D]."
+)
+
 CITATION = (
     "Bacigalupo A et al., Biol Blood Marrow Transplant 2009;15:1628 (definitions [V]; dose table [R]); Giralt S et "
     "al., Biol Blood Marrow Transplant 2009;15:367 (CIBMTR RIC workshop thresholds [V])."
@@ -168,8 +174,6 @@ class ConditioningResult(ClinicalResult):
     nma_combination: str | None
     workshop_ric: Literal["ric", "not_ric", "not_applicable"]
     agents: list[AgentFinding]
-    rules_version: str
-    warnings: list[str]
     inputs: ConditioningInput
 
 
@@ -245,22 +249,31 @@ def classify_conditioning(case: ConditioningInput, rules: ConditioningRules = CO
     else:
         workshop = "ric" if all(f.workshop == "ric_range" for f in findings) else "not_ric"
     warnings = [
-        f"definitions differ for {f.agent}: Bacigalupo {f.bacigalupo.upper()}, workshop {f.workshop} ({f.note})"
+        Notice(
+            code="definitions_differ",
+            message=f"definitions differ for {f.agent}: Bacigalupo {f.bacigalupo.upper()}, workshop {f.workshop} "
+            f"({f.note})",
+        )
         for f in findings
         if (f.bacigalupo == "mac") != (f.workshop == "above_ric_range")
     ]
     if {a.agent for a in case.agents} == rules.beam:
-        warnings.append("BEAM: only 32% of CIBMTR workshop participants accepted it as RIC")
+        warnings.append(
+            Notice(
+                code="beam_ric_disputed", message="BEAM: only 32% of CIBMTR workshop participants accepted it as RIC"
+            )
+        )
     return ConditioningResult(
         intensity=intensity,
         nma_combination=combination,
         workshop_ric=workshop,
         agents=findings,
-        rules_version=rules.version,
-        warnings=warnings,
-        inputs=case,
         rule=rule,
         citation=CITATION,
+        rules_version=rules.version,
+        confidence=CONFIDENCE,
+        warnings=tuple(warnings),
+        inputs=case,
     )
 
 

@@ -25,7 +25,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
+from graftwise.clinical.support import settle
 from graftwise.errors import ValidationError
 
 Locus = Literal["A", "B", "C", "DRB1"]
@@ -60,6 +61,11 @@ CORD_RULES = CordRules(
     non_malignant_tnc_above=5.0,
     caution_min_match=6,
     caution_locus="C",
+)
+
+CONFIDENCE = (
+    "NMDP search filter and order, NMDP/CIBMTR 2019 single- and double-unit doses, Eurocord-type criteria [V]; HLA "
+    "match as an input, per-unit double eligibility, unknown CD34+ handling and the choice order [D]."
 )
 
 CITATION = (
@@ -130,15 +136,13 @@ class CordSelectionResult(ClinicalResult):
     recommendation: Literal["single", "double", "none"]
     selected_unit_ids: list[str]
     units: list[UnitAssessment]
-    rules_version: str
-    warnings: list[str]
     inputs: CordSelectionInput
 
 
 def _assess(unit: CordUnit, case: CordSelectionInput, rules: CordRules) -> UnitAssessment:
     kg = case.recipient_weight_kg
-    tnc = round(unit.tnc_total_x10e7 / kg, 6)
-    cd34 = None if unit.cd34_total_x10e6 is None else round(unit.cd34_total_x10e6 * 10 / kg, 6)
+    tnc = settle(unit.tnc_total_x10e7 / kg)
+    cd34 = None if unit.cd34_total_x10e6 is None else settle(unit.cd34_total_x10e6 * 10 / kg)
     reasons: list[str] = []
     if unit.matches < rules.filter_min_match:
         reasons.append(f"HLA {unit.allele_match_8} < {rules.filter_min_match}/8")
@@ -196,7 +200,7 @@ def select_cord_units(case: CordSelectionInput, rules: CordRules = CORD_RULES) -
     ranks = {a.unit_id: i + 1 for i, a in enumerate(order)}
     ranked = [a.model_copy(update={"rank": ranks[a.unit_id]}) for a in order]
     dropped = [a for a in assessed if not a.passes_filter]
-    warnings: list[str] = []
+    warnings: list[Notice] = []
     recommendation: Literal["single", "double", "none"]
     singles = _prefer_uncautioned([a for a in ranked if a.single_eligible], 1)
     doubles = _prefer_uncautioned([a for a in ranked if a.double_eligible], 2)
@@ -222,16 +226,22 @@ def select_cord_units(case: CordSelectionInput, rules: CordRules = CORD_RULES) -
         rule = f"{filter_rule}; no unit meets the {single_rule}, and no two units meet the double-unit criteria"
         rule += double_note
     if any(a.cautions for a in chosen):
-        warnings.append("the chosen unit(s) carry a Eurocord HLA caution; no eligible unit without one")
+        warnings.append(
+            Notice(
+                code="chosen_unit_hla_caution",
+                message="the chosen unit(s) carry a Eurocord HLA caution; no eligible unit without one",
+            )
+        )
     return CordSelectionResult(
         recommendation=recommendation,
         selected_unit_ids=[a.unit_id for a in chosen],
         units=ranked + dropped,
-        rules_version=rules.version,
-        warnings=warnings,
-        inputs=case,
         rule=rule,
         citation=CITATION,
+        rules_version=rules.version,
+        confidence=CONFIDENCE,
+        warnings=tuple(warnings),
+        inputs=case,
     )
 
 

@@ -15,7 +15,8 @@ Design decisions [D]: CD34+/kg = CD34+/µL × product mL × 1000 / recipient kg 
 product mL / 100 / recipient kg. Doses accumulate across collections. Where the source gives a range (tandem optimal
 8-10, PBSC target 4-5, cap 8-10) the lower end is the threshold. A tandem collection may be split into bags by
 fraction; each bag is judged against the single-transplant targets (IMWG: minimum per high-dose cycle). Doses are
-rounded to 6 decimals before any comparison, so float noise in a sum never crosses a threshold.
+rounded (:func:`graftwise.clinical.support.settle`) before any comparison, so float noise in a sum never crosses a
+threshold.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
+from graftwise.clinical.support import Ladder, Step, settle
 from graftwise.errors import ValidationError
 
-DECIMALS = 6
 GraftType = Literal["autologous_pbsc", "allogeneic_pbsc", "bone_marrow"]
 Adequacy = Literal["below_minimum", "minimum_met", "optimal", "target_met"]
 
@@ -82,6 +83,15 @@ DOSE_RULES = DoseRules(
     bm_cd34_minimum=2.0,
     bm_harvest_ml_per_donor_kg=20.0,
 )
+
+CONFIDENCE: dict[str, str] = {
+    "autologous_pbsc": "Single and tandem minimum and optimal CD34+ doses, IMWG per-cycle minimum, GITMO poor "
+    "mobiliser [V]; CD34+/kg arithmetic, lower end of the tandem range, per-bag judgement [D].",
+    "allogeneic_pbsc": "Pulsipher 2009 CD34+ > 3.8 and > 4.5 ×10⁶/kg [V]; target >= 4-5, minimum 2 and cap 8-10 "
+    "×10⁶/kg [R]; lower end of each range [D].",
+    "bone_marrow": "TNC >= 3 ×10⁸/kg [V]; minimum TNC and CD34+ and the harvest volume limit [R]; TNC/kg arithmetic "
+    "[D].",
+}
 
 CITATIONS: dict[str, str] = {
     "autologous_pbsc": "J Clin Apher 2017, doi:10.1002/jca.21591 (IMWG and GITMO targets, poor mobiliser); "
@@ -187,25 +197,23 @@ class GraftDoseResult(ClinicalResult):
     bags: list[BagDose]
     poor_mobiliser: PoorMobiliser | None
     findings: list[str] = Field(description="Threshold statements that apply (e.g. Pulsipher 2009).")
-    rules_version: str
-    warnings: list[str]
     inputs: GraftDoseInput
 
 
 def cd34_x10e6_per_kg(cd34_per_ul: float, volume_ml: float, weight_kg: float) -> float:
     """CD34+/kg = CD34+/µL × mL × 1000 / kg, returned in ×10⁶/kg."""
-    return round(cd34_per_ul * volume_ml * 1000 / weight_kg / 1e6, DECIMALS)
+    return settle(cd34_per_ul * volume_ml * 1000 / weight_kg / 1e6)
 
 
 def tnc_x10e8_per_kg(tnc_x10e9_per_l: float, volume_ml: float, weight_kg: float) -> float:
     """TNC ×10⁹/L × L gives ×10⁹ cells; ×10 gives ×10⁸ cells; per kg."""
-    return round(tnc_x10e9_per_l * volume_ml / 100 / weight_kg, DECIMALS)
+    return settle(tnc_x10e9_per_l * volume_ml / 100 / weight_kg)
 
 
 def _grade(dose: float, minimum: float, top: float, top_name: Adequacy) -> Adequacy:
-    if dose < minimum:
-        return "below_minimum"
-    return top_name if dose >= top else "minimum_met"
+    """Below the minimum, at or above it, or at or above the optimal/target dose."""
+    level = Ladder((Step(1, minimum, True), Step(2, top, True))).level(dose)
+    return ("below_minimum", "minimum_met", top_name)[level]
 
 
 def _poor_mobiliser(history: MobilisationHistory, cumulative: list[float], rules: DoseRules) -> PoorMobiliser:
@@ -245,13 +253,15 @@ def assess_graft_dose(case: GraftDoseInput, rules: DoseRules = DOSE_RULES) -> Gr
         None if c.tnc_x10e9_per_l is None else tnc_x10e8_per_kg(c.tnc_x10e9_per_l, c.volume_ml, kg)
         for c in case.collections
     ]
-    cumulative = [round(x, DECIMALS) for x in accumulate(cd34)]
+    cumulative = [settle(x) for x in accumulate(cd34)]
     total_cd34 = cumulative[-1]
     known_tnc = [t for t in tnc if t is not None]
-    total_tnc = round(sum(known_tnc), DECIMALS) if len(known_tnc) == len(tnc) else None
-    warnings: list[str] = []
+    total_tnc = settle(sum(known_tnc)) if len(known_tnc) == len(tnc) else None
+    warnings: list[Notice] = []
     if total_tnc is None and known_tnc:
-        warnings.append("TNC missing for some collections; total TNC not reported")
+        warnings.append(
+            Notice(code="tnc_incomplete", message="TNC missing for some collections; total TNC not reported")
+        )
     findings: list[str] = []
     bags: list[BagDose] = []
     poor: PoorMobiliser | None = None
@@ -263,7 +273,7 @@ def assess_graft_dose(case: GraftDoseInput, rules: DoseRules = DOSE_RULES) -> Gr
         adequacy = _grade(total_cd34, minimum, optimal, "optimal")
         rule = f"{case.plan} ASCT: minimum {minimum:g}, optimal >= {optimal:g} ×10⁶ CD34+/kg"
         for fraction in case.tandem_split or []:
-            dose = round(total_cd34 * fraction, DECIMALS)
+            dose = settle(total_cd34 * fraction)
             grade = _grade(dose, rules.auto_single_minimum, rules.auto_single_optimal, "optimal")
             bags.append(BagDose(fraction=fraction, cd34_x10e6_per_kg=dose, adequacy=grade))
         if bags:
@@ -278,7 +288,12 @@ def assess_graft_dose(case: GraftDoseInput, rules: DoseRules = DOSE_RULES) -> Gr
         if total_cd34 > rules.pulsipher_survival_above:
             findings.append(f"CD34+ > {rules.pulsipher_survival_above} ×10⁶/kg: lower TRM and better OS")
         if total_cd34 > rules.pbsc_cap:
-            warnings.append(f"CD34+ > {rules.pbsc_cap:g} ×10⁶/kg: above the cap some centres apply (about 8-10)")
+            warnings.append(
+                Notice(
+                    code="cd34_above_cap",
+                    message=f"CD34+ > {rules.pbsc_cap:g} ×10⁶/kg: above the cap some centres apply (about 8-10)",
+                )
+            )
     else:
         assert total_tnc is not None  # required for bone marrow by the input model
         if total_tnc < rules.bm_tnc_minimum or total_cd34 < rules.bm_cd34_minimum:
@@ -293,7 +308,11 @@ def assess_graft_dose(case: GraftDoseInput, rules: DoseRules = DOSE_RULES) -> Gr
             per_kg = sum(c.volume_ml for c in case.collections) / case.donor_weight_kg
             if per_kg > rules.bm_harvest_ml_per_donor_kg:
                 warnings.append(
-                    f"harvest {per_kg:.1f} mL/kg donor weight > about {rules.bm_harvest_ml_per_donor_kg:g} mL/kg [R]"
+                    Notice(
+                        code="harvest_volume_high",
+                        message=f"harvest {per_kg:.1f} mL/kg donor weight > about "
+                        f"{rules.bm_harvest_ml_per_donor_kg:g} mL/kg [R]",
+                    )
                 )
     return GraftDoseResult(
         graft=case.graft,
@@ -307,11 +326,12 @@ def assess_graft_dose(case: GraftDoseInput, rules: DoseRules = DOSE_RULES) -> Gr
         bags=bags,
         poor_mobiliser=poor,
         findings=findings,
-        rules_version=rules.version,
-        warnings=warnings,
-        inputs=case,
         rule=rule,
         citation=CITATIONS[case.graft],
+        rules_version=rules.version,
+        confidence=CONFIDENCE[case.graft],
+        warnings=tuple(warnings),
+        inputs=case,
     )
 
 

@@ -21,8 +21,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput
-from graftwise.clinical.support import RiskResult
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult
 from graftwise.errors import ValidationError
 
 Diagnosis = Literal[
@@ -176,7 +175,7 @@ class DriInput(ClinicalInput):
         return self
 
 
-class DriResult(RiskResult):
+class DriResult(ClinicalResult):
     """The refined DRI group (4 and 3 groups) with its disease risk and stage risk."""
 
     dri: DriGroup

@@ -19,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput
-from graftwise.clinical.support import Ladder, Notice, RiskResult, Step
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
+from graftwise.clinical.support import Ladder, Step
 from graftwise.errors import ValidationError
 
 Diagnosis = Literal["acute_leukaemia", "cml", "mds", "lymphoma", "myeloma"]
@@ -140,7 +140,7 @@ class Factor(BaseModel):
     finding: str
 
 
-class EbmtResult(RiskResult):
+class EbmtResult(ClinicalResult):
     """The EBMT score, its range for this transplant type, and each factor."""
 
     score: int

@@ -35,7 +35,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
+from graftwise.clinical.support import Ladder, Step, check_days
 from graftwise.errors import ValidationError
 
 GraftSource = Literal["pbsc", "bm_unstimulated", "ucb"]
@@ -65,6 +66,12 @@ CIBMTR_2024 = EngraftmentRules(
     graft_failure_day={"pbsc": 30, "bm_unstimulated": 30, "ucb": 42},
     full_chimerism_pct=95.0,
     graft_loss_below_pct=5.0,
+)
+
+CONFIDENCE = (
+    "Neutrophil and platelet recovery, primary and secondary graft failure, full-donor chimerism [V] (CIBMTR manual, "
+    "ASTCT 2021); mixed-chimerism and graft-loss bounds [R]; counting after the nadir, landmark-day setting, "
+    "operational secondary-graft-failure reading [D]."
 )
 
 CITATION = (
@@ -158,15 +165,11 @@ class EngraftmentInput(ClinicalInput):
         for name, records in groups:
             for i, record in enumerate(records):
                 record_day(record, self.transplant_date, f"{name}.{i}")
-        seen: dict[int, int] = {}
-        for i, count in enumerate(self.counts):
-            day = record_day(count, self.transplant_date, f"counts.{i}")
-            if day in seen:
-                raise ValidationError(
-                    f"counts.{i}: day {day} already given by counts.{seen[day]}; one count per day expected",
-                    field=f"counts.{i}.{'day' if count.day is not None else 'date'}",
-                )
-            seen[day] = i
+        check_days(
+            [record_day(c, self.transplant_date, f"counts.{i}") for i, c in enumerate(self.counts)],
+            [f"counts.{i}.{'day' if c.day is not None else 'date'}" for i, c in enumerate(self.counts)],
+            in_order=False,
+        )
         return self
 
 
@@ -220,8 +223,6 @@ class EngraftmentResult(ClinicalResult):
     primary_graft_failure: GraftFailure
     secondary_graft_failure: GraftFailure
     chimerism: list[ChimerismCategory]
-    rules_version: str
-    warnings: list[str]
     inputs: EngraftmentInput
 
 
@@ -246,7 +247,7 @@ def _first_run(
     return None
 
 
-def _effective_anc(count: BloodCount, day: int, threshold: float, warnings: list[str]) -> float | None:
+def _effective_anc(count: BloodCount, day: int, threshold: float, warnings: list[Notice]) -> float | None:
     """CIBMTR: an automated ANC of exactly the threshold defers to the manual differential if available."""
     manual = count.manual_differential
     if count.anc_x10e9_per_l is None:
@@ -254,7 +255,12 @@ def _effective_anc(count: BloodCount, day: int, threshold: float, warnings: list
     if count.anc_x10e9_per_l == threshold:
         if manual is not None:
             return manual.anc_x10e9_per_l
-        warnings.append(f"day {day}: automated ANC exactly {threshold} with no manual differential; used as reported")
+        warnings.append(
+            Notice(
+                code="anc_at_threshold_no_differential",
+                message=f"day {day}: automated ANC exactly {threshold} with no manual differential; used as reported",
+            )
+        )
     return count.anc_x10e9_per_l
 
 
@@ -308,18 +314,17 @@ def _recovery(
     ), run
 
 
-def _chimerism_category(
-    donor_pct: float, rules: EngraftmentRules, strict: bool
-) -> Literal["full_donor", "mixed", "graft_loss"]:
-    full = donor_pct > rules.full_chimerism_pct if strict else donor_pct >= rules.full_chimerism_pct
-    if full:
-        return "full_donor"
-    return "graft_loss" if donor_pct < rules.graft_loss_below_pct else "mixed"
+CHIMERISM_CATEGORIES: tuple[Literal["graft_loss", "mixed", "full_donor"], ...] = ("graft_loss", "mixed", "full_donor")
+
+
+def chimerism_ladder(rules: EngraftmentRules, strict: bool) -> Ladder:
+    """% donor: graft loss below the graft-loss bound, full donor at (CIBMTR) or above (strict ASTCT) the full bound."""
+    return Ladder((Step(1, rules.graft_loss_below_pct, True), Step(2, rules.full_chimerism_pct, not strict)))
 
 
 def assess_engraftment(case: EngraftmentInput, rules: EngraftmentRules = CIBMTR_2024) -> EngraftmentResult:
     """Neutrophil and platelet recovery days, primary and secondary graft failure and chimerism (spec §7)."""
-    warnings: list[str] = []
+    warnings: list[Notice] = []
     t0 = case.transplant_date
     counts = sorted(
         ((record_day(c, t0, f"counts.{i}"), c) for i, c in enumerate(case.counts)), key=lambda pair: pair[0]
@@ -340,13 +345,20 @@ def assess_engraftment(case: EngraftmentInput, rules: EngraftmentRules = CIBMTR_
         later_low = [(day, value) for day, value in anc_series if day > anc_run.end_day and value < nadir]
         if later_low:
             warnings.append(
-                f"ANC fell to {later_low[0][1]} on day {later_low[0][0]}, below the nadir before recovery ({nadir}); "
-                "review whether the nadir lies later"
+                Notice(
+                    code="anc_below_nadir_after_recovery",
+                    message=f"ANC fell to {later_low[0][1]} on day {later_low[0][0]}, below the nadir before "
+                    f"recovery ({nadir}); review whether the nadir lies later",
+                )
             )
 
     if neutrophil.status == "not_reached" and anc_series[-1][1] >= rules.anc_threshold:
         warnings.append(
-            f"last ANC value (day {anc_series[-1][0]}) >= {rules.anc_threshold}: a recovery run may be in progress"
+            Notice(
+                code="anc_recovery_run_unfinished",
+                message=f"last ANC value (day {anc_series[-1][0]}) >= {rules.anc_threshold}: a recovery run may be "
+                "in progress",
+            )
         )
 
     free = rules.platelet_transfusion_free_days
@@ -366,7 +378,12 @@ def assess_engraftment(case: EngraftmentInput, rules: EngraftmentRules = CIBMTR_
         if run is not None:
             inside = [t for t in platelet_tx if run.day < t <= run.end_day]
             if inside:
-                warnings.append(f"platelet transfusion on day(s) {inside} inside the >= {threshold} recovery run")
+                warnings.append(
+                    Notice(
+                        code="platelet_transfusion_inside_run",
+                        message=f"platelet transfusion on day(s) {inside} inside the >= {threshold} recovery run",
+                    )
+                )
 
     primary = _primary_graft_failure(case, rules, neutrophil, anc_series)
     secondary = _secondary_graft_failure(
@@ -374,18 +391,28 @@ def assess_engraftment(case: EngraftmentInput, rules: EngraftmentRules = CIBMTR_
     )
     if secondary.status == "yes":
         warnings.append(
-            "secondary graft failure criteria met: exclude relapse, drugs and infection (poor graft function)"
+            Notice(
+                code="secondary_graft_failure_exclusions",
+                message="secondary graft failure criteria met: exclude relapse, drugs and infection "
+                "(poor graft function)",
+            )
         )
     if any(rec.status == "no_data" for rec in (neutrophil, platelet_results[0])):
-        warnings.append("no ANC or no platelet values given; that recovery cannot be assessed")
+        warnings.append(
+            Notice(
+                code="recovery_not_assessable",
+                message="no ANC or no platelet values given; that recovery cannot be assessed",
+            )
+        )
 
     strict = case.chimerism_definition == "strict_astct"
+    ladder = chimerism_ladder(rules, strict)
     chimerism = [
         ChimerismCategory(
             lineage=c.lineage,
             day=record_day(c, t0, f"chimerism.{i}"),
             donor_pct=c.donor_pct,
-            category=_chimerism_category(c.donor_pct, rules, strict),
+            category=CHIMERISM_CATEGORIES[ladder.level(c.donor_pct)],
         )
         for i, c in enumerate(case.chimerism)
     ]
@@ -404,11 +431,12 @@ def assess_engraftment(case: EngraftmentInput, rules: EngraftmentRules = CIBMTR_
         primary_graft_failure=primary,
         secondary_graft_failure=secondary,
         chimerism=chimerism,
-        rules_version=rules.version,
-        warnings=warnings,
-        inputs=case,
         rule=rule,
         citation=CITATION,
+        rules_version=rules.version,
+        confidence=CONFIDENCE,
+        warnings=tuple(warnings),
+        inputs=case,
     )
 
 

@@ -24,12 +24,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
 from graftwise.clinical.support import (
     CREATININE_UMOL_L_PER_MG_DL,
     Ladder,
-    Notice,
-    RiskResult,
     Step,
     si_of_optional,
     to_si,
@@ -188,7 +186,7 @@ class Contribution(BaseModel):
     finding: str
 
 
-class HctciResult(RiskResult):
+class HctciResult(ClinicalResult):
     """HCT-CI with its contributing comorbidities, and HCT-CI/age."""
 
     hct_ci: int

@@ -14,8 +14,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput
-from graftwise.clinical.support import Notice, RiskResult
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
 from graftwise.errors import ValidationError
 
 Convention = Literal["A", "B"]
@@ -97,7 +96,7 @@ class PerformanceInput(ClinicalInput):
         return self
 
 
-class PerformanceResult(RiskResult):
+class PerformanceResult(ClinicalResult):
     """Both scores with their descriptions; ``converted`` names the score derived from the other, if any."""
 
     karnofsky: int | None

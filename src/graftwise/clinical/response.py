@@ -24,7 +24,8 @@ Design decisions [D]:
 * Myeloma PD: the spec and the IMWG 2006 table give an absolute serum rise >= 0.5 g/dL; the Curr Oncol 2023
   adaptation of Kumar 2016 prints > 0.5. The spec's >= is used; the exact 0.5 case is pinned by a test. The IMWG
   plasmacytoma size conditions of PR and MR are not in the spec and not applied.
-* Percentages and rises are rounded to 9 decimals before comparison so float noise never crosses a threshold.
+* Percentages and rises are rounded (:func:`graftwise.clinical.support.settle`) before comparison so float noise never
+  crosses a threshold.
 """
 
 from __future__ import annotations
@@ -34,15 +35,14 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult
+from graftwise.clinical.calculator import Calculator, ClinicalInput, ClinicalResult, Notice
+from graftwise.clinical.support import settle
 from graftwise.errors import ValidationError
-
-PRECISION = 9
 
 
 def _change_pct(reference: float, value: float) -> float:
     """Change from a (positive) reference value, in % of it: a fall is negative."""
-    return round((value - reference) / reference * 100, PRECISION)
+    return settle((value - reference) / reference * 100)
 
 
 def _fall_pct(baseline: float, current: float) -> float:
@@ -51,7 +51,7 @@ def _fall_pct(baseline: float, current: float) -> float:
 
 def _rise(nadir: float, current: float) -> tuple[float, float | None]:
     """Absolute rise and the rise as a % of the nadir (None for a zero nadir, where any rise is infinite)."""
-    return round(current - nadir, PRECISION), (_change_pct(nadir, current) if nadir > 0 else None)
+    return settle(current - nadir), (_change_pct(nadir, current) if nadir > 0 else None)
 
 
 # --- AML: ELN 2022 ------------------------------------------------------------------------------------------------
@@ -306,8 +306,6 @@ class ResponseResult(ClinicalResult):
     best_response_at_assessment: str = Field(description="The category before the landmark rule (AML refractory).")
     criteria_met: list[str]
     mrd_negative: bool | None
-    rules_version: str
-    warnings: list[str]
     inputs: ResponseInput
 
 
@@ -318,6 +316,15 @@ class _Decision:
     best: str | None = None
 
 
+CONFIDENCE = {
+    "eln2022_aml": "ELN 2022 response categories and CIBMTR transfusion independence [V]; relapse, MRD relapse, MRD "
+    "negativity and the 180-day less-intensive landmark [R]; CRi/MLFS/aplastic reading and landmark reporting [D].",
+    "imwg2016_myeloma": "IMWG 2016 categories sCR to PD and two consecutive assessments [V]; MRD definitions [R]; "
+    "measurability > 0, high-nadir rise setting, PD rise >= 0.5 g/dL [D].",
+    "lugano2014_lymphoma": "Lugano 2014 PET-CT and CT categories [V]; Deauville wording and splenic rule [R]; CT "
+    "increment chosen by nadir LDi [D].",
+}
+
 CITATIONS = {
     "eln2022_aml": "Döhner H et al., Blood 2022;140:1345 (ELN 2022 response criteria); CIBMTR Forms Instruction "
     "Manual, AML response criteria.",
@@ -327,7 +334,7 @@ CITATIONS = {
 }
 
 
-def _aml(a: AmlAssessment, r: ElnRules, warnings: list[str]) -> _Decision:
+def _aml(a: AmlAssessment, r: ElnRules, warnings: list[Notice]) -> _Decision:
     where = "assessment.eln2022_aml"
     if a.prior_remission:
         fired = []
@@ -372,7 +379,12 @@ def _aml(a: AmlAssessment, r: ElnRules, warnings: list[str]) -> _Decision:
     else:
         decision = _aml_partial(a, r, anc_cr and plt_cr, counts)
     if decision.category == "CR" and a.transfusion_independent is False:
-        warnings.append("CIBMTR CR also requires transfusion independence, which is not met")
+        warnings.append(
+            Notice(
+                code="cibmtr_cr_transfusion_dependent",
+                message="CIBMTR CR also requires transfusion independence, which is not met",
+            )
+        )
     if a.prior_remission or decision.category in ("CR", "CRh", "CRi", "not_evaluable"):
         return decision
     if a.therapy == "intensive":
@@ -411,7 +423,7 @@ def _aml_partial(a: AmlAssessment, r: ElnRules, counts_recovered: bool, counts: 
     return _Decision("no_response", ["none of CR, CRh, CRi, MLFS, PR"])
 
 
-def _myeloma(m: MyelomaAssessment, r: ImwgRules, warnings: list[str]) -> _Decision:
+def _myeloma(m: MyelomaAssessment, r: ImwgRules, warnings: list[Notice]) -> _Decision:
     where = "assessment.imwg2016_myeloma"
     serum_measurable = m.baseline_serum_m_protein_g_dl > 0
     urine_measurable = m.baseline_urine_m_protein_mg_24h > 0
@@ -419,7 +431,12 @@ def _myeloma(m: MyelomaAssessment, r: ImwgRules, warnings: list[str]) -> _Decisi
     if pd:
         return _Decision("PD", pd)
     if not m.confirmed:
-        warnings.append("not confirmed: IMWG needs two consecutive assessments before any new therapy")
+        warnings.append(
+            Notice(
+                code="response_not_confirmed",
+                message="not confirmed: IMWG needs two consecutive assessments before any new therapy",
+            )
+        )
     ife_negative = m.serum_immunofixation_negative is True and m.urine_immunofixation_negative is True
     if ife_negative and not m.soft_tissue_plasmacytomas:
         if m.bm_plasma_cells_pct is None:
@@ -436,7 +453,12 @@ def _myeloma(m: MyelomaAssessment, r: ImwgRules, warnings: list[str]) -> _Decisi
             if m.flc_ratio_normal is True and m.clonal_bm_plasma_cells is False:
                 return _Decision("sCR", [*cr, "normal FLC ratio", "no clonal BM plasma cells"])
             if m.flc_ratio_normal is None or m.clonal_bm_plasma_cells is None:
-                warnings.append("sCR not assessable: FLC ratio or BM clonality not given")
+                warnings.append(
+                    Notice(
+                        code="scr_not_assessable",
+                        message="sCR not assessable: FLC ratio or BM clonality not given",
+                    )
+                )
             return _Decision("CR", cr)
     if not (serum_measurable or urine_measurable):
         return _Decision(
@@ -527,7 +549,7 @@ def _ct_progression(x: LymphomaAssessment, lesions: list[TargetLesion], r: Lugan
         nadir_ppd = t.nadir_ldi_cm * t.nadir_sdi_cm
         ppd_rise_ok = nadir_ppd == 0 or _change_pct(nadir_ppd, t.ldi_cm * t.sdi_cm) >= r.pd_ppd_rise_pct
         step = r.pd_increment_small_cm if t.nadir_ldi_cm <= r.pd_small_lesion_max_cm else r.pd_increment_large_cm
-        grew = max(round(t.ldi_cm - t.nadir_ldi_cm, PRECISION), round(t.sdi_cm - t.nadir_sdi_cm, PRECISION)) >= step
+        grew = max(settle(t.ldi_cm - t.nadir_ldi_cm), settle(t.sdi_cm - t.nadir_sdi_cm)) >= step
         if t.ldi_cm > r.pd_ldi_above_cm and ppd_rise_ok and grew:
             fired.append(
                 f"target {i}: LDi {t.ldi_cm} > {r.pd_ldi_above_cm} cm, PPD >= {r.pd_ppd_rise_pct}% above nadir, "
@@ -547,7 +569,7 @@ def _ct_progression(x: LymphomaAssessment, lesions: list[TargetLesion], r: Lugan
                 fired.append(
                     f"splenic enlargement above normal rose {rise:.1f}% > {r.spleen_enlargement_rise_pct}% [R]"
                 )
-        elif round(s.length_cm - s.baseline_length_cm, PRECISION) >= r.spleen_length_rise_cm:
+        elif settle(s.length_cm - s.baseline_length_cm) >= r.spleen_length_rise_cm:
             fired.append(f"spleen length rose >= {r.spleen_length_rise_cm} cm without baseline splenomegaly [R]")
     return fired
 
@@ -555,7 +577,7 @@ def _ct_progression(x: LymphomaAssessment, lesions: list[TargetLesion], r: Lugan
 def assess_response(case: ResponseInput) -> ResponseResult:
     """Response category for the chosen system (spec §10), with the criteria that decided it."""
     a = case.assessment
-    warnings: list[str] = []
+    warnings: list[Notice] = []
     mrd: bool | None = None
     if isinstance(a, AmlAssessment):
         decision, version = _aml(a, ELN_2022, warnings), ELN_2022.version
@@ -573,11 +595,12 @@ def assess_response(case: ResponseInput) -> ResponseResult:
         best_response_at_assessment=decision.best or decision.category,
         criteria_met=decision.criteria,
         mrd_negative=mrd,
-        rules_version=version,
-        warnings=warnings,
-        inputs=case,
         rule=f"{decision.category}: " + "; ".join(decision.criteria),
         citation=CITATIONS[a.system],
+        rules_version=version,
+        confidence=CONFIDENCE[a.system],
+        warnings=tuple(warnings),
+        inputs=case,
     )
 
 

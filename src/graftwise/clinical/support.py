@@ -1,4 +1,4 @@
-"""Pieces the risk and grading calculators share: threshold ladders, unit conversion, warnings, the result base.
+"""Pieces every clinical calculator shares: threshold ladders, rounding before comparison, unit conversion, days.
 
 Conventions (clinical spec, header) **[D]**: thresholds live in one versioned rules table per instrument, stated in
 the unit of the publication; laboratory values are converted to SI at input (bilirubin 1 mg/dL = 17.1 µmol/L,
@@ -11,22 +11,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
-
-from graftwise.clinical.calculator import ClinicalResult
 from graftwise.errors import ValidationError
 
 BILIRUBIN_UMOL_L_PER_MG_DL = 17.1
 CREATININE_UMOL_L_PER_MG_DL = 88.4
 
-# Conversions are rounded so that a published cut-off and the same value typed in SI compare equal
-# (3 mg/dL * 17.1 is 51.300000000000004 in binary floating point).
-_SI_DECIMALS = 6
+# Every derived value (a unit conversion, a dose per kg, a percentage change) is rounded before it meets a threshold,
+# so floating-point noise never crosses a cut-off: 3 mg/dL * 17.1 is 51.300000000000004 and must equal 51.3 µmol/L.
+DECIMALS = 6
+
+
+def settle(value: float) -> float:
+    """``value`` rounded to :data:`DECIMALS`: the form in which a derived value is compared with a threshold."""
+    return round(value, DECIMALS)
 
 
 def to_si(value_conventional: float, factor: float) -> float:
     """A conventional-unit value (mg/dL) in SI (µmol/L), rounded to remove floating-point noise."""
-    return round(value_conventional * factor, _SI_DECIMALS)
+    return settle(value_conventional * factor)
 
 
 def path(prefix: str, name: str) -> str:
@@ -47,7 +49,7 @@ def si_of_optional(
             field=path(prefix, fields[0]),
         )
     if si is not None:
-        return round(si, _SI_DECIMALS)
+        return settle(si)
     return None if conventional is None else to_si(conventional, factor)
 
 
@@ -63,6 +65,28 @@ def si_of_one(
             field=path(prefix, fields[0]),
         )
     return value
+
+
+def check_days(days: Sequence[int], fields: Sequence[str], *, in_order: bool) -> None:
+    """Each day at most once (days after HCT); with ``in_order`` the days must also be given increasing.
+
+    ``fields[i]`` names the field that dated record ``i`` (``assessments.2.day``, ``counts.0.date``); a refusal names
+    the offending record's field and the earlier record it clashes with.
+    """
+    seen: dict[int, int] = {}
+    for i, day in enumerate(days):
+        if in_order and i and day <= days[i - 1]:
+            raise ValidationError(
+                f"{fields[i]}: day {day} is not after the previous record's day {days[i - 1]} "
+                f"({fields[i - 1]}); give the records in order of day, each day once",
+                field=fields[i],
+            )
+        if day in seen:
+            raise ValidationError(
+                f"{fields[i]}: day {day} already given by {fields[seen[day]]}; one record per day expected",
+                field=fields[i],
+            )
+        seen[day] = i
 
 
 @dataclass(frozen=True)
@@ -100,27 +124,6 @@ class Ladder:
         return Ladder(
             tuple(Step(s.level, to_si(s.bound, factor), s.inclusive) for s in self.steps), self.higher_is_worse
         )
-
-
-class Notice(BaseModel):
-    """A warning attached to a result: a stable machine code and a sentence for the reader."""
-
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    message: str
-
-
-class RiskResult(ClinicalResult):
-    """A clinical result that also names its versioned rules table, its confidence flag and its warnings.
-
-    ``confidence`` repeats the spec's flag: [V] verified against a public source, [R] recalled from the cited
-    paper and not yet re-checked, [D] a graftwise design decision.
-    """
-
-    rules_version: str
-    confidence: str
-    warnings: tuple[Notice, ...]
 
 
 def first_match(rules: Sequence[tuple[bool, int, str]]) -> tuple[int, str]:
