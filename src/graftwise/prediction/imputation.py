@@ -505,18 +505,23 @@ def _impute_chunk(
     subjects: Sequence[SubjectGroups], hs: GroupedHFSet, loci: tuple[str, ...], limit: int | None
 ) -> list[GenotypeDistribution | None]:
     n_sub, n, n_loci = len(subjects), len(hs), len(loci)
-    fit1 = np.empty((n_sub, n, n_loci), dtype=bool)
-    fit2 = np.empty((n_sub, n, n_loci), dtype=bool)
+    stacks = []
+    kept = np.ones((n_sub, n), dtype=bool)
     for li, locus in enumerate(loci):
         n_groups = len(hs.groups[li])
         masks = [
             [_position_mask(hs, li, p) for p in pair] if pair is not None else [np.ones(n_groups, dtype=bool)] * 2
             for pair in (s.positions.get(locus) for s in subjects)
         ]
-        fit1[:, :, li] = np.stack([m[0] for m in masks])[:, hs.codes[:, li]]
-        fit2[:, :, li] = np.stack([m[1] for m in masks])[:, hs.codes[:, li]]
-    kept_s, kept_h = np.nonzero((fit1 | fit2).all(axis=2))
-    bits = np.concatenate([fit1[kept_s, kept_h], fit2[kept_s, kept_h]], axis=1)
+        m1, m2 = np.stack([m[0] for m in masks]), np.stack([m[1] for m in masks])
+        kept &= (m1 | m2)[:, hs.codes[:, li]]
+        stacks.append((m1, m2))
+    kept_s, kept_h = np.nonzero(kept)
+    bits = np.empty((len(kept_s), 2 * n_loci), dtype=bool)
+    for li, (m1, m2) in enumerate(stacks):
+        groups = hs.codes[kept_h, li]
+        bits[:, li] = m1[kept_s, groups]
+        bits[:, n_loci + li] = m2[kept_s, groups]
     weights = np.int64(1) << np.arange(bits.shape[1], dtype=np.int64)
     key = kept_s.astype(np.int64) * (np.int64(1) << bits.shape[1]) + bits.astype(np.int64) @ weights
     _, first, cls = np.unique(key, return_index=True, return_inverse=True)
