@@ -104,10 +104,6 @@ class GroupScheme:
         """One category's scheme; use :func:`build_schemes` when several categories must share a vocabulary."""
         return build_schemes(nom, (category,))[category]
 
-    @property
-    def groups(self) -> frozenset[str]:
-        return frozenset(self.p_key_of_group)
-
 
 def build_schemes(
     nom: Nomenclature, categories: Iterable[Category] = ("lgx", "G", "small_g"), loci: Iterable[str] = PREDICTABLE_LOCI

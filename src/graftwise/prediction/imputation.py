@@ -67,12 +67,6 @@ class InterpretedSubject:
     positions: Mapping[str, tuple[Position, Position]]
     problem: UnrepresentedReason | None = None
     problem_detail: str = ""
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def key(self) -> tuple[object, ...]:
-        """Hashable identity of the phenotype (cache key)."""
-        return (self.release, tuple(sorted(self.positions.items())), self.problem)
 
 
 @dataclass(frozen=True)
@@ -137,7 +131,6 @@ def interpret_subject(
         )
     sg = nom.small_g_groups
     positions: dict[str, tuple[Position, Position]] = {}
-    warnings: list[str] = []
     for locus in loci:
         values = typing.get(locus)
         if values is None:
@@ -167,7 +160,7 @@ def interpret_subject(
             pair.append(found)
         if pair[0] is not None or pair[1] is not None:
             positions[locus] = (pair[0], pair[1])
-    return InterpretedSubject(nom.release, positions, warnings=tuple(warnings))
+    return InterpretedSubject(nom.release, positions)
 
 
 GroupCache = dict[tuple[str, frozenset[str]], tuple[frozenset[str], frozenset[str]]]
