@@ -11,6 +11,7 @@ from graftwise.hla import Nomenclature
 from graftwise.hla.frequencies import HFSet
 from graftwise.prediction import GroupScheme, HFSetStore, Predictor, convert_set, impute, mismatch_distributions
 from graftwise.prediction.hfsets import Category
+from graftwise.prediction.imputation import unphased_genotypes
 
 from .helpers import HIGH_RES, LOW_RES, group_set, subject
 
@@ -188,3 +189,26 @@ def test_null_position_counts_as_its_expressing_partner() -> None:
     donor_other = impute(subject({"A": ("01:11N", "01:11N"), "B": ("07:02", "08:01")}, null_key), hs, loci)
     _, per_locus_other = mismatch_distributions(patient, [donor_other])
     assert per_locus_other[0, 0, 2] == 1.0  # 03:01 (twice) against a double null: both positions mismatch
+
+
+def test_impute_many_equals_impute_one_by_one(
+    nom: Nomenclature, schemes: dict[Category, GroupScheme], nmdp_store: HFSetStore
+) -> None:
+    typings = [
+        HIGH_RES,
+        LOW_RES,
+        {**LOW_RES, "B": ["NEW", "B7"]},
+        {**LOW_RES, "A": ["A*80:01", "A*02:XX"]},
+        {"A": ["A2", "A24"], "B": ["B44", "B35"], "DRB1": ["DR4", "DR11"]},
+        LOW_RES,
+    ]
+    keys: list[tuple[str | None, str | None]] = [(None, "EUR")] * len(typings)
+    many = Predictor(nom, nmdp_store, schemes=schemes).impute_many(typings, keys)
+    one = Predictor(nom, nmdp_store, schemes=schemes)
+    for typing, got in zip(typings, many, strict=True):
+        want = one.impute(typing, None, "EUR")
+        assert got.distribution.unrepresented == want.distribution.unrepresented
+        assert got.distribution.shortcut == want.distribution.shortcut
+        assert unphased_genotypes(got.distribution) == unphased_genotypes(want.distribution)
+        assert got.distribution.kept_mass == want.distribution.kept_mass
+    assert many[1] is many[5]

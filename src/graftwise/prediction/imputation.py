@@ -91,25 +91,37 @@ def _full_token(locus: str, text: str) -> str:
     return text
 
 
+_RELEASE_FACTS: dict[int, tuple[object, dict[str, frozenset[str]], frozenset[str]]] = {}
+
+
+def _release_facts(nom: Nomenclature) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """Alleles per locus and the null alleles of ``nom``'s release (memoised per release tables)."""
+    found = _RELEASE_FACTS.get(id(nom.tables))
+    if found is None or found[0] is not nom.tables:
+        by_locus: dict[str, set[str]] = {}
+        for a in nom.tables.alleles:
+            by_locus.setdefault(a.partition("*")[0], set()).add(a)
+        nulls = frozenset(a for a in nom.tables.alleles if is_null_name(a))
+        found = (nom.tables, {k: frozenset(v) for k, v in by_locus.items()}, nulls)
+        _RELEASE_FACTS[id(nom.tables)] = found
+    return found[1], found[2]
+
+
 def _position_alleles(
     nom: Nomenclature, locus: str, text: str, sg_groups: Mapping[str, frozenset[str]]
 ) -> frozenset[str]:
-    alleles: set[str] = set()
-    parts = [_full_token(locus, p) for p in text.split("/")]
-    for i, token in enumerate(parts):
-        if i > 0 and "*" not in token and ":" not in token and parts[0].count("*") == 1:
-            token = f"{parts[0].partition('*')[0]}*{token}"
-        if token.endswith("g") and token in sg_groups:
-            found = sg_groups[token]
-        else:
-            found = nom.typing(token, lenient=True).alleles
-        wrong = {a.partition("*")[0] for a in found} - {locus}
-        if wrong:
-            raise ValidationError(f"{token} is a {'/'.join(sorted(wrong))} typing, given at locus {locus}", field=locus)
+    by_locus, nulls = _release_facts(nom)
+    alleles: frozenset[str] = frozenset()
+    for token in (_full_token(locus, p) for p in text.split("/")):
+        found = (
+            sg_groups[token] if token.endswith("g") and token in sg_groups else nom.typing(token, lenient=True).alleles
+        )
+        if not found <= by_locus.get(locus, frozenset()):
+            wrong = sorted({a.partition("*")[0] for a in found} - {locus})
+            raise ValidationError(f"{token} is a {'/'.join(wrong)} typing, given at locus {locus}", field=locus)
         alleles |= found
-    multi = len(alleles) > 1
-    expressed = frozenset(a for a in alleles if not is_null_name(a))
-    return expressed if multi and expressed else frozenset(alleles)
+    expressed = alleles - nulls
+    return expressed if len(alleles) > 1 and expressed else alleles
 
 
 def interpret_subject(
@@ -468,8 +480,12 @@ def impute_batch(
     out: list[GenotypeDistribution | None] = [None] * len(subjects)
     hs = hfset.marginal(loci)
     todo: list[int] = []
+    shortcut: list[tuple[int, Mapping[str, tuple[str, str]]]] = []
     for k, s in enumerate(subjects):
-        single = s.problem is not None or (s.shortcut is not None and set(s.shortcut) >= set(loci))
+        if s.problem is None and s.shortcut is not None and set(s.shortcut) >= set(loci):
+            shortcut.append((k, s.shortcut))
+            continue
+        single = s.problem is not None
         if not single:
             for li, locus in enumerate(loci):
                 pair = s.positions.get(locus)
@@ -479,6 +495,17 @@ def impute_batch(
             out[k] = impute(s, hfset, loci, max_diplotypes=max_diplotypes)
         else:
             todo.append(k)
+    if shortcut:
+        vocab = hfset.vocab
+        ids = np.array(
+            [[[vocab.id(loc, key) for key in keys[loc]] for loc in loci] for _, keys in shortcut], dtype=np.int32
+        )
+        genotypes = _substitute_nulls(ids, vocab, loci)
+        empty = np.zeros((0, 2), dtype=np.int32)
+        for row, (k, _) in enumerate(shortcut):
+            out[k] = GenotypeDistribution(
+                loci, hfset, vocab, empty, np.ones(1), 1.0, genotypes[row : row + 1], np.ones(1), shortcut=True
+            )
     for start in range(0, len(todo), _BATCH_SUBJECTS):
         chunk = todo[start : start + _BATCH_SUBJECTS]
         results = _impute_chunk([subjects[k] for k in chunk], hs, loci, max_diplotypes)
