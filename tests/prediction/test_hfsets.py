@@ -188,3 +188,15 @@ def test_retired_names_follow_their_successor(nom: Nomenclature, schemes: dict[C
     assert len(converted) == 1  # both haplotypes are A*11:02~B*07:02 now: merged, frequencies summed
     assert converted.freqs[0] == pytest.approx(0.3)
     assert converted.info.merged_haplotypes == 1
+
+
+def test_an_explicit_set_ends_every_chain() -> None:
+    store, _ = _store()
+    explicit = group_set([(("01", "01", "01"), 1.0)], loci=("A", "B", "DRB1"), set_id="explicit")
+    store.explicit = explicit
+    assert [(c.set.info.id, c.step) for c in store.chain("R9", "NAM")] == [
+        ("global", "global"),
+        ("explicit", "explicit"),
+    ]
+    only = HFSetStore(explicit=explicit)
+    assert [c.step for c in only.chain(None, None)] == ["explicit"]

@@ -30,8 +30,9 @@ def test_an_ambiguous_subject_with_an_allele_absent_from_the_set_is_unrepresente
     imp = predictor.impute({**LOW_RES, "A": ["A*80:01", "A*02:XX"]}, None, "EUR")
     assert imp.distribution.unrepresented == "allele_not_in_hf_set"
     assert "A*80:01" in imp.distribution.detail
-    assert imp.choice is None
-    assert imp.tried == (("NMDP_2007_FiveLocus_Freqs:EUR", "allele_not_in_hf_set"),)
+    assert imp.choice is not None
+    assert imp.choice.set.info.id == "NMDP_2007_FiveLocus_Freqs:EUR"  # the last (here the only) set tried
+    assert imp.tried == ()
 
 
 def test_new_and_unknown_alleles_are_unrepresented_with_their_reason(predictor: Predictor) -> None:
@@ -110,6 +111,12 @@ def test_fallback_to_a_less_specific_set_is_recorded(
     assert imp.tried == (("registry-set", "allele_not_in_hf_set"),)
     assert imp.hf_set() is not None
     assert imp.hf_set()["fallback_step"] == "population"  # type: ignore[index]
+    # Unrepresented in every set: the last set tried is reported, with the ones tried before it.
+    nowhere = predictor.impute({**LOW_RES, "A": ["A*80:01", "A*02:XX"]}, "R1", "EUR")
+    assert nowhere.distribution.unrepresented == "allele_not_in_hf_set"
+    assert nowhere.choice is not None
+    assert nowhere.choice.step == "population"
+    assert nowhere.tried == (("registry-set", "allele_not_in_hf_set"),)
 
 
 def test_identical_high_resolution_pair_is_a_certain_match(predictor: Predictor) -> None:

@@ -85,6 +85,10 @@ def _predictor(release: str, hf_set: list[Path], population: str | None, loci: s
     schemes = build_schemes(nom)
     paths = hf_set or [default_hf_file()]
     store = load_store(nom, schemes, paths, population=population if hf_set else None)
+    if hf_set:
+        named = {id(s): s for s in [*store.by_key.values(), *store.by_population.values()]}
+        if len(named) == 1:
+            store.explicit = next(iter(named.values()))
     return Predictor(nom, store, parse_loci(loci), max_diplotypes=max_diplotypes, schemes=schemes)
 
 

@@ -352,6 +352,8 @@ class HFSetStore:
     by_key: dict[tuple[str | None, str | None], GroupedHFSet] = field(default_factory=dict)
     by_population: dict[str, GroupedHFSet] = field(default_factory=dict)
     superseded: list[GroupedHFSet] = field(default_factory=list)
+    explicit: GroupedHFSet | None = None
+    """A set named by the user for this run (e.g. ``--hf-set`` with one set): the last step of every chain."""
 
     def add(self, hfset: GroupedHFSet) -> None:
         info = hfset.info
@@ -383,13 +385,15 @@ class HFSetStore:
             if pop is not None:
                 steps.append((self.by_population.get(pop), "population"))
         steps.append((self.by_key.get((None, None)), "global"))
+        steps.append((self.explicit, "explicit"))
         out: list[SetChoice] = []
         for s, step in steps:
             if s is not None and all(c.set is not s for c in out):
                 out.append(SetChoice(s, step))
         if not out:
             raise ValidationError(
-                f"no haplotype frequency set for registry {registry!r}, ethnicity {ethnicity!r}, nor a global set",
+                f"no haplotype frequency set for registry {registry!r}, ethnicity {ethnicity!r}, nor a global set "
+                "(give the subject's registry/ethnicity, or name one set with --hf-set)",
                 field="ethnicity",
             )
         return out

@@ -625,6 +625,8 @@ def _collapse_batch(
     p_genotypes: IntArray, likelihoods: FloatArray, subject: IntArray, vocab: PVocabulary, loci: tuple[str, ...]
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """:func:`_collapse` for many subjects: distinct (subject, genotype) rows and their summed likelihoods."""
+    if len(p_genotypes) == 0:
+        return p_genotypes, subject, likelihoods
     g = _substitute_nulls(p_genotypes, vocab, loci)
     flat = np.concatenate([subject[:, None].astype(np.int64), g.reshape(len(g), -1).astype(np.int64)], axis=1)
     uniq, inverse = np.unique(flat, axis=0, return_inverse=True)

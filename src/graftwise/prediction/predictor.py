@@ -59,8 +59,9 @@ class Imputation:
 
     distribution: GenotypeDistribution
     choice: SetChoice | None
+    """The set used; for a subject unrepresented everywhere, the last set tried."""
     tried: tuple[tuple[str, str], ...] = ()
-    """(set id, reason) of sets tried before, in which the subject was unrepresented."""
+    """(set id, reason) of sets tried before ``choice``, in which the subject was unrepresented."""
 
     @cached_property
     def summary(self) -> SubjectSummary:
@@ -180,7 +181,7 @@ class Predictor:
         chain = self.store.chain(registry, ethnicity)
         subject = interpret_subject(typing, self.nom, self.loci, self._alleles)
         tried: list[tuple[str, str]] = []
-        last: GenotypeDistribution | None = None
+        last: tuple[GenotypeDistribution, SetChoice, tuple[tuple[str, str], ...]] | None = None
         for choice in chain:
             if choice.set.info.release != self.nom.release:
                 raise ValidationError(
@@ -197,11 +198,12 @@ class Predictor:
             )
             if dist.is_represented or subject.problem is not None:
                 return Imputation(dist, choice, tuple(tried))
+            last = (dist, choice, tuple(tried))
             tried.append((choice.set.info.id, dist.unrepresented or ""))
-            last = dist
         if last is None:
-            last = unrepresented(self.loci, None, "conversion_failed", "no set of the chain covers the loci")
-        return Imputation(last, None, tuple(tried))
+            missing = unrepresented(self.loci, None, "conversion_failed", "no set of the chain covers the loci")
+            return Imputation(missing, None, tuple(tried))
+        return Imputation(*last)
 
     def predict(
         self,
