@@ -115,6 +115,8 @@ class Degrader:
         return name
 
 
+REPEATS = 3
+"""Timed steps that can be repeated report the best of this many runs (the machine is shared)."""
 KINDS = ("two_field", "mac", "xx", "serology")
 DEFAULT_MIX = (0.15, 0.40, 0.25, 0.20)
 
@@ -282,10 +284,12 @@ def bench_grimm(ctx: Context, n: int, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     ours = pred.impute_many(subjects, keys)
     ours_seconds = time.perf_counter() - t0
-    pred._cache.clear()
-    t0 = time.perf_counter()
-    warm = pred.impute_many(subjects, keys)  # token interpretation cached: imputation only, like GRIMM's input
-    ours_warm_seconds = time.perf_counter() - t0
+    ours_warm_seconds = math.inf
+    for _ in range(REPEATS):  # token interpretation cached: imputation only, like GRIMM's pre-expanded input
+        pred._cache.clear()
+        t0 = time.perf_counter()
+        warm = pred.impute_many(subjects, keys)
+        ours_warm_seconds = min(ours_warm_seconds, time.perf_counter() - t0)
     one_by_one = predictor(ctx)
     t0 = time.perf_counter()
     single = [one_by_one.impute(t, None, "EUR") for t in subjects]
@@ -300,9 +304,11 @@ def bench_grimm(ctx: Context, n: int, seed: int) -> dict[str, Any]:
         interp = interpret_subject(t, ctx.nom, TEN_OF_TEN, cache)
         gls.append(grimm_gl(subject_groups(interp, ctx.schemes["lgx"], TEN_OF_TEN).positions, original))
     grimm = Grimm(freqs_gz, OUT / "grimm")
-    t0 = time.perf_counter()
-    theirs = [grimm.impute(gl) for gl in gls]
-    grimm_seconds = time.perf_counter() - t0
+    grimm_seconds = math.inf
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        theirs = [grimm.impute(gl) for gl in gls]
+        grimm_seconds = min(grimm_seconds, time.perf_counter() - t0)
     agree = l1_total = 0.0
     compared = ours_empty = theirs_empty = 0
     for imp, res in zip(ours, theirs, strict=True):
@@ -527,7 +533,7 @@ def bench_candidates(ctx: Context, n: int, seed: int) -> dict[str, Any]:
     cold = time.perf_counter() - t0
     distinct = len(pred._cache)
     timings = []
-    for _ in range(3):
+    for _ in range(REPEATS):
         t0 = time.perf_counter()
         results = pred.predict_many(patient, donors, patient_keys=(None, "EUR"), donor_keys=keys)
         timings.append(time.perf_counter() - t0)
@@ -623,10 +629,11 @@ def format_section(report: dict[str, Any], command: list[str]) -> str:
             f"| top-genotype agreement | {100 * g['top_agreement']:.1f}% (target ≥ 99%) |",
             f"| mean L1 distance between genotype distributions | {g['mean_l1']:.2e} |",
             f"| graftwise, batch, token caches cold (includes MAC/XX/serology expansion) | {g['ours_seconds']:.3f} s |",
-            f"| graftwise, batch, token caches warm (imputation only) | {g['ours_warm_seconds']:.3f} s |",
+            f"| graftwise, batch, token caches warm (imputation only; best of {REPEATS}) | "
+            f"{g['ours_warm_seconds']:.3f} s |",
             f"| graftwise, one subject at a time, cold | {g['ours_one_by_one_seconds']:.3f} s |",
             f"| batch result equals one-by-one | {g['batch_equals_one_by_one']} |",
-            f"| GRIMM imputation (graph loaded, input pre-expanded) | {g['grimm_seconds']:.3f} s |",
+            f"| GRIMM imputation (graph loaded, input pre-expanded; best of {REPEATS}) | {g['grimm_seconds']:.3f} s |",
             f"| speed-up vs GRIMM, cold / warm | {g['speedup']:.2f}× / {g['speedup_warm']:.2f}× (target ≥ 20×) |",
             f"| GRIMM graph generation / graph load (once) | {g['grimm_graph_seconds']:.1f} s / "
             f"{g['grimm_load_seconds']:.1f} s |",
@@ -642,7 +649,7 @@ def format_section(report: dict[str, Any], command: list[str]) -> str:
         "",
         "| Measure | Seconds |",
         "|---|---|",
-        f"| warm: imputations cached (as after registry import, §8.7), probabilities + categories | "
+        f"| warm: imputations cached (as after registry import, §8.7), probabilities + categories; best of {REPEATS} | "
         f"{c['warm_seconds']:.3f} (target < 2 s) |",
         f"| cold: every distinct donor typing imputed in the call | {c['cold_seconds']:.3f} |",
         "",
