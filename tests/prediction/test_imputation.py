@@ -219,3 +219,15 @@ def test_impute_many_equals_impute_one_by_one(
         assert unphased_genotypes(got.distribution) == unphased_genotypes(want.distribution)
         assert got.distribution.kept_mass == want.distribution.kept_mass
     assert many[1] is many[5]
+
+
+def test_truncation_parameters_are_validated() -> None:
+    hs = group_set([(("01", "01"), 0.5), (("02", "02"), 0.5)], loci=("A", "B"))
+    subj = subject({"A": ("01", "02")})
+    with pytest.raises(ValidationError, match="max_diplotypes"):
+        impute(subj, hs, ("A", "B"), max_diplotypes=0)
+    with pytest.raises(ValidationError, match="target_mass"):
+        impute(subj, hs, ("A", "B"), target_mass=1.5)
+    with pytest.raises(ValidationError, match="target_mass"):
+        impute(subj, hs, ("A", "B"), target_mass=0.0)
+    assert impute(subj, hs, ("A", "B"), max_diplotypes=1, target_mass=1.0).kept_mass == 1.0
