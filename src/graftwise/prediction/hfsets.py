@@ -109,7 +109,11 @@ def build_schemes(
     nom: Nomenclature, categories: Iterable[Category] = ("lgx", "G", "small_g"), loci: Iterable[str] = PREDICTABLE_LOCI
 ) -> dict[Category, GroupScheme]:
     """Schemes of ``nom``'s release for ``categories``, sharing one :class:`PVocabulary`, so that distributions
-    imputed from sets of different categories can be compared."""
+    imputed from sets of different categories can be compared.
+
+    A group's P key is the P group of its expressed members (an expressed allele in no named P group is its own
+    key); a group with no expressed member gets a null key. At 3.58.0 the expressed members of every lgx, G and
+    small-g group share one P group; should a release break that, the most frequent P group is taken."""
     wanted = set(loci)
     alleles = [a for a in nom.tables.alleles if a.partition("*")[0] in wanted]
     small_g_of = {a: nom.small_g_of.get(a, a) for a in alleles}
