@@ -200,3 +200,19 @@ def test_an_explicit_set_ends_every_chain() -> None:
     ]
     only = HFSetStore(explicit=explicit)
     assert [c.step for c in only.chain(None, None)] == ["explicit"]
+
+
+def test_every_group_has_one_p_key_at_3_58(nom: Nomenclature, schemes: dict[Category, GroupScheme]) -> None:
+    from graftwise.hla.names import is_null_name
+
+    for scheme in schemes.values():
+        seen: dict[str, set[str]] = {}
+        for allele, group in scheme.group_of.items():
+            if not is_null_name(allele):
+                seen.setdefault(group, set()).add(nom.p_group_of.get(allele, allele))
+        assert all(len(keys) == 1 for keys in seen.values()), scheme.category
+        assert all(scheme.p_key_of_group[g] in keys for g, keys in seen.items())
+    # A null-only group has a null key: A*01:11N shares no ABD with an expressed allele.
+    assert schemes["G"].p_key_of_group[schemes["G"].group_of["A*01:11N"]].startswith("null:")
+    # A null inside an expressed G group takes the group's P key (Atlas #982, match-prediction.md §5.1).
+    assert schemes["G"].p_key_of_group[schemes["G"].group_of["C*04:09N"]] == "C*04:01P"
