@@ -524,19 +524,30 @@ def _ragged(lengths: IntArray) -> tuple[IntArray, IntArray]:
 def _impute_chunk(
     subjects: Sequence[SubjectGroups], hs: GroupedHFSet, loci: tuple[str, ...], limit: int | None
 ) -> list[GenotypeDistribution | None]:
-    n_sub, n, n_loci = len(subjects), len(hs), len(loci)
+    n_sub, n_loci = len(subjects), len(loci)
     stacks = []
-    kept = np.ones((n_sub, n), dtype=bool)
     for li, locus in enumerate(loci):
         n_groups = len(hs.groups[li])
         masks = [
             [_position_mask(hs, li, p) for p in pair] if pair is not None else [np.ones(n_groups, dtype=bool)] * 2
             for pair in (s.positions.get(locus) for s in subjects)
         ]
-        m1, m2 = np.stack([m[0] for m in masks]), np.stack([m[1] for m in masks])
-        kept &= (m1 | m2)[:, hs.codes[:, li]]
-        stacks.append((m1, m2))
-    kept_s, kept_h = np.nonzero(kept)
+        stacks.append((np.stack([m[0] for m in masks]), np.stack([m[1] for m in masks])))
+    allowed = [m1 | m2 for m1, m2 in stacks]
+    # Candidates come from the most selective locus (haplotypes whose group there is allowed), found through the
+    # haplotypes sorted by group, then the other loci filter them: far fewer gathers than subjects × haplotypes.
+    counts = [np.bincount(hs.codes[:, li], minlength=len(hs.groups[li])) for li in range(n_loci)]
+    best = int(np.argmin([(allowed[li] @ counts[li]).sum() for li in range(n_loci)]))
+    by_group = np.argsort(hs.codes[:, best], kind="stable")
+    starts = np.searchsorted(hs.codes[by_group, best], np.arange(len(hs.groups[best]) + 1))
+    s_idx, g_idx = np.nonzero(allowed[best])
+    which, within = _ragged(starts[g_idx + 1] - starts[g_idx])
+    cand_s, cand_h = s_idx[which], by_group[starts[g_idx][which] + within]
+    keep = np.ones(len(cand_s), dtype=bool)
+    for li in range(n_loci):
+        if li != best:
+            keep &= allowed[li][cand_s, hs.codes[cand_h, li]]
+    kept_s, kept_h = cand_s[keep], cand_h[keep]
     bits = np.empty((len(kept_s), 2 * n_loci), dtype=bool)
     for li, (m1, m2) in enumerate(stacks):
         groups = hs.codes[kept_h, li]
@@ -629,6 +640,25 @@ def _collapse_batch(
         return p_genotypes, subject, likelihoods
     g = _substitute_nulls(p_genotypes, vocab, loci)
     flat = np.concatenate([subject[:, None].astype(np.int64), g.reshape(len(g), -1).astype(np.int64)], axis=1)
-    uniq, inverse = np.unique(flat, axis=0, return_inverse=True)
-    sums = np.bincount(inverse.reshape(-1), weights=likelihoods, minlength=len(uniq)).astype(np.float64)
+    uniq, inverse = _unique_rows(flat)
+    sums = np.bincount(inverse, weights=likelihoods, minlength=len(uniq)).astype(np.float64)
     return uniq[:, 1:].reshape(len(uniq), len(loci), 2).astype(np.int32), uniq[:, 0], sums
+
+
+_ROW_HASH = np.random.default_rng(0x5EED).integers(1, 2**62, size=64, dtype=np.int64) | 1
+
+
+def _unique_rows(rows: IntArray) -> tuple[IntArray, IntArray]:
+    """``np.unique(rows, axis=0, return_inverse=True)``, faster: rows are grouped by a 64-bit multiplicative hash,
+    the grouping is verified row by row, and any collision falls back to the exact sort of whole rows."""
+    with np.errstate(over="ignore"):
+        h = (rows * _ROW_HASH[: rows.shape[1]]).sum(axis=1)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if not (rows == rows[first[inverse]]).all():
+        exact, exact_inverse = np.unique(rows, axis=0, return_inverse=True)
+        return exact, exact_inverse.reshape(-1)
+    order = np.lexsort(rows[first].T[::-1])
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rows[first[order]], rank[inverse]
