@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from graftwise.cli import clinical, data, outcomes, predict
+from graftwise.cli import clinical, data, outcomes, predict, search
 from graftwise.cli._common import run_cli
 
 app = typer.Typer(
@@ -17,6 +17,8 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(clinical.app, name="clinical")
 app.add_typer(outcomes.app, name="outcomes")
+app.command("search")(search.search)
+app.command("score")(search.score)
 app.command("impute")(predict.impute)
 app.command("predict")(predict.predict)
 
