@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,13 @@ import typer
 from graftwise.cli._common import console, print_json
 from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
+from graftwise.matching.result import SearchResult
 from graftwise.prediction import EIGHT_OF_EIGHT, TEN_OF_TEN, Imputation, MatchProbabilities, Predictor
 from graftwise.prediction.hfsets import build_schemes, default_hf_file, load_store
 from graftwise.prediction.imputation import unphased_genotypes
 from graftwise.prediction.predictor import SubjectTyping
 from graftwise.prediction.probabilities import SubjectSummary
+from graftwise.prediction.search import predict_results
 
 _LOCI_SHORTHANDS = {"10/10": TEN_OF_TEN, "8/8": EIGHT_OF_EIGHT}
 
@@ -80,8 +83,10 @@ def _read_subject(path: Path, label: str) -> tuple[SubjectTyping, str | None, st
     return hla, str(registry) if registry else None, str(ethnicity) if ethnicity else None
 
 
-def _predictor(release: str, hf_set: list[Path], population: str | None, loci: str, max_diplotypes: int) -> Predictor:
-    nom = Nomenclature.load(release)
+def _predictor(
+    release: str | Nomenclature, hf_set: list[Path], population: str | None, loci: str, max_diplotypes: int
+) -> Predictor:
+    nom = release if isinstance(release, Nomenclature) else Nomenclature.load(release)
     schemes = build_schemes(nom)
     paths = hf_set or [default_hf_file()]
     store = load_store(nom, schemes, paths, population=population if hf_set else None)
@@ -227,3 +232,39 @@ def predict(
     console.print(f"{shown}, P>4={out['p_mismatch_more']:.4f}; overall {out['overall_category']}")
     for locus, lp in out["per_locus"].items():
         console.print(f"  {locus:<5} {lp['category']:<9} {' '.join(f'{p:.4f}' for p in lp['p_mismatch'])}")
+
+
+def search_predictions(
+    result: SearchResult,
+    patient_hla: Mapping[str, Sequence[str | None]],
+    nom: Nomenclature,
+    *,
+    donor_type: str,
+    patient_ethnicity: str | None,
+    patient_registry: str | None,
+    hf_set: list[Path],
+    rank_by_p0: bool,
+) -> tuple[dict[str, Any], list[float | None]]:
+    """``graftwise search --predict``: the search result as JSON with ``match_prediction`` added to every donor
+    (and, with ``rank_by_p0``, donors re-ordered by P(0 mismatches), unrepresented last, with ``p0_rank``), plus
+    each shown donor's P(0) for the table."""
+    if patient_ethnicity is None and patient_registry is None and len(hf_set) != 1:
+        raise ValidationError(
+            "--predict needs the patient's --patient-ethnicity (or --patient-registry, or one --hf-set)",
+            field="--patient-ethnicity",
+        )
+    predictor = _predictor(nom, hf_set, patient_ethnicity, "10/10" if donor_type == "adult" else "8/8", 2000)
+    predictions = predict_results(
+        predictor, patient_hla, result.donors, patient_keys=(patient_registry, patient_ethnicity)
+    )
+    out = result.model_dump(mode="json")
+    for donor, prediction in zip(out["donors"], predictions, strict=True):
+        donor["match_prediction"] = prediction_json(prediction)
+    p0 = [p.p_mismatch[0] if p.p_mismatch is not None else None for p in predictions]
+    if rank_by_p0:
+        order = sorted(range(len(p0)), key=lambda i: (p0[i] is None, -(p0[i] or 0.0), i))
+        out["donors"] = [out["donors"][i] for i in order]
+        for n, donor in enumerate(out["donors"], start=1):
+            donor["p0_rank"] = n
+        p0 = [p0[i] for i in order]
+    return out, p0
