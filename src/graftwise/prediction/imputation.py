@@ -329,6 +329,15 @@ def _substitute_nulls(p_genotypes: IntArray, vocab: PVocabulary, loci: tuple[str
     return g
 
 
+def _absent_position(subject: SubjectGroups, hs: GroupedHFSet, loci: tuple[str, ...]) -> str | None:
+    """The first typed position none of whose groups occurs in the set (§4.7 ``allele_not_in_hf_set``), or None."""
+    for li, locus in enumerate(loci):
+        for p in subject.positions.get(locus) or ():
+            if not _position_mask(hs, li, p).any():
+                return f"{locus}: {', '.join(sorted(p or ()))} not in the set"
+    return None
+
+
 def _collapse(
     p_genotypes: IntArray, likelihoods: FloatArray, vocab: PVocabulary, loci: tuple[str, ...]
 ) -> tuple[IntArray, FloatArray]:
@@ -377,39 +386,17 @@ def impute(
             loci, hfset, vocab, np.zeros((0, 2), dtype=np.int32), np.ones(1), 1.0, genotypes, weights, shortcut=True
         )
     hs = hfset.marginal(loci)
-    n = len(hs)
-    fit1 = np.ones((n, len(loci)), dtype=bool)
-    fit2 = np.ones((n, len(loci)), dtype=bool)
-    for li, locus in enumerate(loci):
-        pair = subject.positions.get(locus)
-        if pair is None:
-            continue
-        m1 = _position_mask(hs, li, pair[0])
-        m2 = _position_mask(hs, li, pair[1])
-        if not (m1.any() and m2.any()):
-            missing = pair[0] if not m1.any() else pair[1]
-            return unrepresented(
-                loci, hfset, "allele_not_in_hf_set", f"{locus}: {', '.join(sorted(missing or ()))} not in the set"
-            )
-        fit1[:, li] = m1[hs.codes[:, li]]
-        fit2[:, li] = m2[hs.codes[:, li]]
-    kept = np.nonzero((fit1 | fit2).all(axis=1))[0]
-    # Signature classes: haplotypes with the same (fit1, fit2) bits are interchangeable for consistency.
-    bits = np.concatenate([fit1[kept], fit2[kept]], axis=1)
-    packed = bits.astype(np.int64) @ (np.int64(1) << np.arange(bits.shape[1], dtype=np.int64))
-    _, first, cls = np.unique(packed, return_index=True, return_inverse=True)
-    cls = cls.reshape(-1)
-    sigs = bits[first]
-    s1, s2 = sigs[:, : len(loci)], sigs[:, len(loci) :]
-    compat = ((s1[:, None, :] & s2[None, :, :]) | (s2[:, None, :] & s1[None, :, :])).all(axis=2)
-    f = hs.freqs[kept]
-    class_mass = np.bincount(cls, weights=f, minlength=len(sigs))
-    cs, ct = np.nonzero(np.triu(compat))
-    total = float((np.where(cs == ct, 1.0, 2.0) * class_mass[cs] * class_mass[ct]).sum())
+    missing = _absent_position(subject, hs, loci)
+    if missing is not None:
+        return unrepresented(loci, hfset, "allele_not_in_hf_set", missing)
+    cl = _classes([subject], hs, loci)
+    total = float(cl.totals[0])
     if total <= 0:
         return unrepresented(loci, hfset, "no_consistent_pair", "no pair of set haplotypes fits the typing")
-    order = np.lexsort((kept, -f))
-    members = [kept[order[cls[order] == c]] for c in range(len(sigs))]
+    order = np.lexsort((cl.kept_h, -cl.f, cl.cls))
+    sorted_cls = cl.cls[order]
+    members = [cl.kept_h[order[sorted_cls == c]] for c in range(cl.n_cls)]
+    cs, ct = cl.c1, cl.c2
     limit = max_diplotypes
     while True:
         i, j, lik = _enumerate(members, cs, ct, hs.freqs, limit)
@@ -485,13 +472,7 @@ def impute_batch(
         if s.problem is None and s.shortcut is not None and set(s.shortcut) >= set(loci):
             shortcut.append((k, s.shortcut))
             continue
-        single = s.problem is not None
-        if not single:
-            for li, locus in enumerate(loci):
-                pair = s.positions.get(locus)
-                if pair is not None and not all(_position_mask(hs, li, p).any() for p in pair):
-                    single = True
-        if single:
+        if s.problem is not None or _absent_position(s, hs, loci) is not None:
             out[k] = impute(s, hfset, loci, max_diplotypes=max_diplotypes)
         else:
             todo.append(k)
@@ -521,9 +502,26 @@ def _ragged(lengths: IntArray) -> tuple[IntArray, IntArray]:
     return group, np.arange(int(lengths.sum())) - np.repeat(offsets, lengths)
 
 
-def _impute_chunk(
-    subjects: Sequence[SubjectGroups], hs: GroupedHFSet, loci: tuple[str, ...], limit: int | None
-) -> list[GenotypeDistribution | None]:
+@dataclass(frozen=True)
+class _Classes:
+    """Kept haplotypes of a batch of subjects grouped into signature classes, and the compatible class pairs."""
+
+    kept_s: IntArray
+    kept_h: IntArray
+    cls: IntArray
+    n_cls: int
+    f: FloatArray
+    c1: IntArray
+    c2: IntArray
+    pair_subject: IntArray
+    totals: FloatArray
+    """T per subject (§4.5), exact, before any truncation."""
+
+
+def _classes(subjects: Sequence[SubjectGroups], hs: GroupedHFSet, loci: tuple[str, ...]) -> _Classes:
+    """§4.2 filter and §4.3 consistency for a batch: haplotypes kept per subject, their (fits position 1, fits
+    position 2) signature classes, and the compatible class pairs (c1 <= c2) of each subject with T in closed form
+    (Σ 2·F_s·F_t over compatible pairs s < t, plus F_s² for self-compatible classes)."""
     n_sub, n_loci = len(subjects), len(loci)
     stacks = []
     for li, locus in enumerate(loci):
@@ -571,7 +569,19 @@ def _impute_chunk(
     c1, c2 = c1[ok], c2[ok]
     pair_subject = cls_subject[c1]
     factor = np.where(c1 == c2, 1.0, 2.0)
-    totals = np.bincount(pair_subject, weights=factor * class_mass[c1] * class_mass[c2], minlength=n_sub)
+    totals = np.bincount(pair_subject, weights=factor * class_mass[c1] * class_mass[c2], minlength=n_sub).astype(
+        np.float64
+    )
+    return _Classes(kept_s, kept_h, cls, n_cls, f, c1, c2, pair_subject, totals)
+
+
+def _impute_chunk(
+    subjects: Sequence[SubjectGroups], hs: GroupedHFSet, loci: tuple[str, ...], limit: int | None
+) -> list[GenotypeDistribution | None]:
+    n_sub, n_loci = len(subjects), len(loci)
+    cl = _classes(subjects, hs, loci)
+    kept_h, cls, n_cls, f, totals = cl.kept_h, cl.cls, cl.n_cls, cl.f, cl.totals
+    c1, c2, pair_subject = cl.c1, cl.c2, cl.pair_subject
     # Members of each class by decreasing frequency, each class cut to limit + 1 (see _enumerate).
     order = np.lexsort((kept_h, -f, cls))
     members = kept_h[order]
