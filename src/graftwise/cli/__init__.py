@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from graftwise.cli import clinical, data, demo, hla, outcomes, search
+from graftwise.cli import clinical, data, demo, hla, outcomes, predict, search
 from graftwise.cli._common import run_cli
 
 app = typer.Typer(
@@ -21,6 +21,8 @@ app.command("demo")(demo.demo)
 app.add_typer(outcomes.app, name="outcomes")
 app.command("search")(search.search)
 app.command("score")(search.score)
+app.command("impute")(predict.impute)
+app.command("predict")(predict.predict)
 
 
 def main() -> None:

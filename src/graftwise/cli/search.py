@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from graftwise.cli._common import console, print_json
+from graftwise.cli.predict import search_predictions
 from graftwise.errors import ValidationError
 from graftwise.hla import HLAError, Nomenclature
 from graftwise.matching.request import RequestError, patient_problems, validate_request
@@ -57,6 +58,11 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     patient_cmv: str | None = typer.Option(None, "--patient-cmv", help="negative or positive (ranks CMV match)."),
     patient_abo: str | None = typer.Option(None, "--patient-abo", help="O, A, B or AB (ranks ABO compatibility)."),
+    predict: bool = typer.Option(False, "--predict", help="Add match probabilities (match-prediction.md)."),
+    patient_ethnicity: str | None = typer.Option(None, "--patient-ethnicity", help="HF-set selection, e.g. EUR."),
+    patient_registry: str | None = typer.Option(None, "--patient-registry", help="HF-set selection."),
+    hf_set: list[Path] = typer.Option([], "--hf-set", help="HF set file(s) for --predict (default NMDP 2007)."),
+    rank_by_p0: bool = typer.Option(False, "--rank-by-p0", help="With --predict: order by P(0 mismatches)."),
 ) -> None:
     """Search a registry for a patient: every suitable donor, graded and ranked, with reasons."""
     if donor_type not in ("adult", "cord"):
@@ -76,13 +82,29 @@ def search(
     }
     engine = DonorSearch(arrays, interp, PairScorer(interp), cache=registry, records=records)
     result = engine.search(validate_request(raw, interp))
-    if as_json:
+    if predict:
+        out, p0 = search_predictions(
+            result,
+            hla,
+            interp.nom,
+            donor_type=donor_type,
+            patient_ethnicity=patient_ethnicity,
+            patient_registry=patient_registry,
+            hf_set=hf_set,
+            rank_by_p0=rank_by_p0,
+        )
+        if as_json:
+            print_json(out)
+        else:
+            _print_table(result, p0, [d["row"] for d in out["donors"]])
+    elif as_json:
         print_json(result.model_dump(mode="json"))
     else:
         _print_table(result)
 
 
-def _print_table(result: SearchResult) -> None:
+def _print_table(result: SearchResult, p0: list[float | None] | None = None, rows: list[int] | None = None) -> None:
+    """The result table; with predictions, a P(0) column and donors in the given row order."""
     table = Table(
         title=f"{result.donor_count} donor(s) match; showing {len(result.donors)} "
         f"(filter {result.matching_seconds:.2f} s, scoring {result.scoring_seconds:.2f} s, "
@@ -90,14 +112,20 @@ def _print_table(result: SearchResult) -> None:
     )
     for column in ("#", "donor", "filter", "scored", "category"):
         table.add_column(column, no_wrap=True)
+    if p0 is not None:
+        table.add_column("P(0 mm)", no_wrap=True)
     table.add_column("reasons", ratio=1)
-    for d in result.donors:
+    by_row = {d.row: d for d in result.donors}
+    donors = [by_row[r] for r in rows] if rows is not None else result.donors
+    for i, d in enumerate(donors):
+        predicted = [] if p0 is None else ["unrepresented" if p0[i] is None else f"{p0[i]:.3f}"]
         table.add_row(
             str(d.rank),
             f"{d.donor_id or f'row {d.row}'} ({d.donor_type}, {d.registry or 'no registry'})",
             f"{d.filter_match_count}/{result.filter_denominator}",
             f"{d.overall.scored_match_count}/{d.overall.denominator}",
             d.overall.category.value if d.overall.category else "",
+            *predicted,
             "; ".join(d.rank_reasons),
         )
     console.print(table)
