@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from graftwise.cli import clinical, data
+from graftwise.cli import clinical, data, registry
 from graftwise.cli._common import run_cli
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(clinical.app, name="clinical")
+app.add_typer(registry.app, name="registry")
 
 
 def main() -> None:

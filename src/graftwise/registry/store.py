@@ -203,36 +203,36 @@ class DuckDBStore(RegistryStore):
             raise StoreError(f"{path} does not exist; not a registry", field=str(path))
         self.path = path
         self.con = duckdb.connect(str(path), read_only=read_only)
-        self.con.execute("SET enable_progress_bar = false")
-        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute("SET enable_progress_bar = false").fetchall()
+        self.con.execute(f"SET memory_limit = '{memory_limit}'").fetchall()
         if not read_only:
-            self.con.execute(_create("donors", DONOR_SCHEMA))
-            self.con.execute(_create("donor_import_failures", FAILURE_SCHEMA))
-            self.con.execute(_create("donor_history", HISTORY_SCHEMA))
-            self.con.execute(f"CREATE TABLE IF NOT EXISTS imports ({_IMPORT_COLUMNS})")
-            self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            self.con.execute(_create("donors", DONOR_SCHEMA)).fetchall()
+            self.con.execute(_create("donor_import_failures", FAILURE_SCHEMA)).fetchall()
+            self.con.execute(_create("donor_history", HISTORY_SCHEMA)).fetchall()
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS imports ({_IMPORT_COLUMNS})").fetchall()
+            self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)").fetchall()
 
     def get_meta(self, key: str) -> str | None:
-        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return None if row is None else str(row[0])
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return str(row[0][0]) if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value]).fetchall()
 
     def donor_count(self) -> int:
-        row = self.con.execute("SELECT count(*) FROM donors").fetchone()
-        return int(row[0]) if row else 0
+        row = self.con.execute("SELECT count(*) FROM donors").fetchall()
+        return int(row[0][0])
 
     def append_donors(self, table: pa.Table) -> None:
         incoming = table.select(DONOR_SCHEMA.names)  # noqa: F841 - read by DuckDB's replacement scan
-        self.con.execute("INSERT INTO donors SELECT * FROM incoming")
+        self.con.execute("INSERT INTO donors SELECT * FROM incoming").fetchall()
 
     def replace_donors(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
         incoming = table.select(DONOR_SCHEMA.names)  # noqa: F841
-        self.con.execute("DELETE FROM donors WHERE row IN (SELECT row FROM incoming)")
-        self.con.execute("INSERT INTO donors SELECT * FROM incoming")
+        self.con.execute("DELETE FROM donors WHERE row IN (SELECT row FROM incoming)").fetchall()
+        self.con.execute("INSERT INTO donors SELECT * FROM incoming").fetchall()
 
     def lookup(self, donor_ids: Sequence[str]) -> pa.Table:
         wanted = pa.table({"donor_id": pa.array(list(donor_ids), pa.string())})  # noqa: F841
@@ -264,13 +264,13 @@ class DuckDBStore(RegistryStore):
         return [r[0] for r in self.con.execute(sql + " ORDER BY d.donor_id", params).fetchall()]
 
     def start_import(self, file: str, digest: str, mode: str, uploaded_at: dt.datetime) -> int:
-        row = self.con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()
-        import_id = int(row[0]) if row else 1
+        row = self.con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()
+        import_id = int(row[0][0])
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self.con.execute(
             "INSERT INTO imports (import_id, file, sha256, mode, uploaded_at, started_at) VALUES (?, ?, ?, ?, ?, ?)",
             [import_id, file, digest, mode, uploaded_at, now],
-        )
+        ).fetchall()
         return import_id
 
     def finish_import(self, import_id: int, summary: dict[str, Any]) -> None:
@@ -280,17 +280,17 @@ class DuckDBStore(RegistryStore):
         self.con.execute(
             f"UPDATE imports SET finished_at = ?, {sets} WHERE import_id = ?",
             [now, *(summary.get(k) for k in keys), import_id],
-        )
+        ).fetchall()
 
     def add_failures(self, table: pa.Table) -> None:
         if table.num_rows:
             incoming = table.select(FAILURE_SCHEMA.names)  # noqa: F841
-            self.con.execute("INSERT INTO donor_import_failures SELECT * FROM incoming")
+            self.con.execute("INSERT INTO donor_import_failures SELECT * FROM incoming").fetchall()
 
     def add_history(self, table: pa.Table) -> None:
         if table.num_rows:
             incoming = table.select(HISTORY_SCHEMA.names)  # noqa: F841
-            self.con.execute("INSERT INTO donor_history SELECT * FROM incoming")
+            self.con.execute("INSERT INTO donor_history SELECT * FROM incoming").fetchall()
 
     def failures(self, import_id: int | None = None) -> pa.Table:
         if import_id is None:
@@ -316,13 +316,13 @@ class DuckDBStore(RegistryStore):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
+        self.con.execute("BEGIN TRANSACTION").fetchall()
         try:
             yield
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self.con.execute("ROLLBACK").fetchall()
             raise
-        self.con.execute("COMMIT")
+        self.con.execute("COMMIT").fetchall()
 
     def close(self) -> None:
         self.con.close()
