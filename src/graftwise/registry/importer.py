@@ -879,7 +879,8 @@ _CMV_OUT = {v: k for k, v in _CMV.items()}
 _STATUS_OUT = {v: k for k, v in _STATUS.items()}
 
 
-def _export_donor(r: DonorRecord) -> dict[str, Any]:
+def export_record(r: DonorRecord) -> dict[str, Any]:
+    """One record in the import format (change type N)."""
     out: dict[str, Any] = {
         "record_id": r.donor_id,
         "change_type": "N",
@@ -927,14 +928,14 @@ def export_donors(registry: Registry, out: Path, fmt: str) -> int:
         if fmt == "json":
             fh.write('{"update_mode": "full", "donors": [\n')
             for record in _records(registry):
-                fh.write((",\n" if n else "") + json.dumps(_export_donor(record)))
+                fh.write((",\n" if n else "") + json.dumps(export_record(record)))
                 n += 1
             fh.write("\n]}\n")
             return n
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         for record in _records(registry):
-            d = _export_donor(record)
+            d = export_record(record)
             flat = {k: v for k, v in d.items() if k != "hla"}
             for locus, kinds in d["hla"].items():
                 for kind, pair in kinds.items():
