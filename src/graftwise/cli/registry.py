@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from graftwise.cli._common import console, print_json
+from graftwise.cli._common import console, err_console, print_json
 from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
 from graftwise.registry import GeneratorConfig, Registry, ResolutionMix
@@ -21,13 +21,14 @@ app = typer.Typer(help="Donor registries: generate, import, statistics, export."
 
 
 @contextmanager
-def _progress(label: str, total: int | None) -> Iterator[Progress]:
+def _progress(label: str) -> Iterator[Progress]:
+    """A progress bar on stderr, so stdout stays clean for ``--json``."""
     with Progress(
         TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=err_console,
         transient=False,
     ) as progress:
         yield progress
@@ -61,7 +62,7 @@ def generate(
         registries=parse_shares(registries, "registries"),
     )
     nom = Nomenclature.load(release)
-    with _progress("generating", donors) as progress:
+    with _progress("generating") as progress:
         task = progress.add_task("donors", total=donors)
         reg = Registry.generate(out, config, nom, progress=lambda k: progress.advance(task, k))
     with reg:
@@ -90,7 +91,7 @@ def import_file(
     else:
         nom = Nomenclature.load(release)
         reg = Registry.create(registry, nom.release)
-    with reg, _progress("importing", None) as progress:
+    with reg, _progress("importing") as progress:
         task = progress.add_task("records", total=None)
         report = import_donors(
             reg, file, nom, mode=mode, allow_full=allow_full, progress=lambda k: progress.advance(task, k)
@@ -167,3 +168,23 @@ def export(
     with Registry.open(path) as reg:
         n = export_donors(reg, out, fmt)
     console.print(f"{n} donors written to {out}")
+
+
+@app.command("check-ids")
+def check_ids_command(
+    file: Path = typer.Argument(..., help='ID checker request (JSON): {"registry", "donor_type", "donors": [ids]}.'),
+    registry: Path = typer.Option(..., "--registry", "-r", help="Registry folder."),
+) -> None:
+    """List orphans: stored donors of that registry and type that the source no longer holds (changes nothing)."""
+    from pydantic import ValidationError as PydanticError
+
+    from graftwise.registry.importer import IdCheckRequest, check_ids
+
+    try:
+        request = IdCheckRequest.model_validate_json(file.read_text(encoding="utf-8"))
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "request"
+        raise ValidationError(f"{file}: {where}: {first['msg']}", field=where) from None
+    with Registry.open(registry) as reg:
+        print_json({"orphans": check_ids(reg, request)})

@@ -39,7 +39,7 @@ from typing import Any, Literal, TextIO
 import numpy as np
 import orjson
 import pyarrow as pa
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
@@ -944,3 +944,18 @@ def export_donors(registry: Registry, out: Path, fmt: str) -> int:
             writer.writerow(["" if flat.get(c) is None else flat[c] for c in CSV_COLUMNS])
             n += 1
     return n
+
+
+class IdCheckRequest(BaseModel):
+    """The companion "ID checker" request of check mode (matching.md §10.1): every id the source registry holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registry: str | None
+    donor_type: Literal["D", "C", "B"]
+    donors: list[str]
+
+
+def check_ids(registry: Registry, request: IdCheckRequest) -> list[str]:
+    """Orphans: donors of that registry and type in the store but not in the request. Changes nothing."""
+    return registry.store.ids_not_in(request.donors, request.registry, int(_DONOR_TYPES[request.donor_type]))

@@ -185,7 +185,8 @@ class Registry:
             populations=populations,
             extra={"generator": _config_json(config)},
         )
-        return reg
+        reg.close()  # hand back a read-only registry, like open(), so searches can share it
+        return cls.open(folder)
 
     def _commit_arrays(
         self,

@@ -202,7 +202,14 @@ class DuckDBStore(RegistryStore):
         if read_only and not path.is_file():
             raise StoreError(f"{path} does not exist; not a registry", field=str(path))
         self.path = path
-        self.con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open {path} {'read-only' if read_only else 'for writing'}: {exc} (an import holds it for "
+                "writing, or this process already opened it the other way)",
+                field=str(path),
+            ) from None
         self.con.execute("SET enable_progress_bar = false").fetchall()
         self.con.execute(f"SET memory_limit = '{memory_limit}'").fetchall()
         if not read_only:
