@@ -123,18 +123,26 @@ def run(sizes: tuple[int, ...], root: Path) -> list[Measure]:
         print(results[-1], flush=True)
         diff.unlink()
         if n == 1_000_000:
-            export = root / "export-1m.json"
-            cmd = [gw, "registry", "export", str(reg), "--out", str(export)]
-            seconds, peak = _run(cmd)
-            results.append(Measure("export json", n, seconds, peak, _disk_mb(export), " ".join(cmd)))
-            fresh = root / "import-1m"
-            shutil.rmtree(fresh, ignore_errors=True)
-            cmd = [gw, "registry", "import", str(export), "--registry", str(fresh), "--mode", "full"]
-            seconds, peak = _run(cmd)
-            results.append(Measure("import full 1M (new)", n, seconds, peak, _disk_mb(fresh), " ".join(cmd)))
-            print(results[-1], flush=True)
-            export.unlink()
-            shutil.rmtree(fresh)
+            results += _full_import(gw, reg, root, n)
+    return results
+
+
+def _full_import(gw: str, reg: Path, root: Path, n: int) -> list[Measure]:
+    """Export the registry as JSON and as CSV, and import each in full mode into an empty registry."""
+    results = []
+    for fmt in ("json", "csv"):
+        export = root / f"export-1m.{fmt}"
+        cmd = [gw, "registry", "export", str(reg), "--out", str(export), "--format", fmt]
+        seconds, peak = _run(cmd)
+        results.append(Measure(f"export {fmt}", n, seconds, peak, _disk_mb(export), " ".join(cmd)))
+        fresh = root / "import-1m"
+        shutil.rmtree(fresh, ignore_errors=True)
+        cmd = [gw, "registry", "import", str(export), "--registry", str(fresh), "--mode", "full"]
+        seconds, peak = _run(cmd)
+        results.append(Measure(f"import full {fmt} ({n:,} new)", n, seconds, peak, _disk_mb(fresh), " ".join(cmd)))
+        print(results[-1], flush=True)
+        export.unlink()
+        shutil.rmtree(fresh)
     return results
 
 

@@ -45,7 +45,9 @@ from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
 from graftwise.registry.records import (
     ABO,
+    ADULT_FIELDS,
     ALL_LOCI,
+    CORD_FIELDS,
     LIMITS,
     REQUIRED_LOCI,
     DonorRecord,
@@ -120,6 +122,7 @@ _NEW_ROW: dict[str, Any] = {
     "hla_invalid": False,
 }
 """A new donor's row before the record's fields are applied."""
+_UNTYPED = dict.fromkeys(f"hla_{locus}_{pos}" for locus in ALL_LOCI for pos in (1, 2))
 
 
 # ---- the report ---------------------------------------------------------------------------------------------------
@@ -254,6 +257,12 @@ def _read_csv(fh: TextIO) -> _Parsed:
 
 
 def _csv_records(reader: Any, header: list[str]) -> Iterator[_Raw]:
+    plain = [(i, name) for i, name in enumerate(header) if not name.startswith("hla.")]
+    hla_cells: list[tuple[int, str, str, str]] = []
+    for i, name in enumerate(header):
+        if name.startswith("hla."):
+            _, locus, kind, fld = name.split(".")
+            hla_cells.append((i, locus, kind, fld))
     for row in reader:
         line = reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -268,22 +277,18 @@ def _csv_records(reader: Any, header: list[str]) -> Iterator[_Raw]:
             )
             yield line, None, [failure]
             continue
-        yield line, _nest(header, row), []
+        yield line, _nest(row, plain, hla_cells), []
 
 
-def _nest(header: list[str], row: list[str]) -> dict[str, Any]:
+def _nest(row: list[str], plain: list[tuple[int, str]], hla_cells: list[tuple[int, str, str, str]]) -> dict[str, Any]:
     """A CSV row as the JSON donor shape (empty cell → null; numbers left as text for validation)."""
-    out: dict[str, Any] = {}
-    hla: dict[str, Any] = {}
-    for name, raw in zip(header, row, strict=True):
-        value = raw.strip()
-        if name[:4] == "hla.":
+    out: dict[str, Any] = {name: row[i].strip() or None for i, name in plain}
+    if hla_cells:
+        hla: dict[str, Any] = {}
+        for i, locus, kind, fld in hla_cells:
+            value = row[i]
             if value:
-                _, locus, kind, fld = name.split(".")
-                hla.setdefault(locus, {}).setdefault(kind, {})[fld] = value
-        else:
-            out[name] = value or None
-    if len(out) < len(header):
+                hla.setdefault(locus, {}).setdefault(kind, {})[fld] = value.strip()
         out["hla"] = hla
     return out
 
@@ -358,7 +363,8 @@ class _Checker:
                 if message:
                     fail(name, "invalid_value", message)
                 fields[name] = value
-        for name, message in type_field_problems(kind, (k for k in ATTRIBUTES if fields.get(k) is not None)):
+        foreign = CORD_FIELDS if kind is DonorType.ADULT else ADULT_FIELDS
+        for name, message in type_field_problems(kind, [k for k in foreign if fields.get(k) is not None]):
             fail(name, "wrong_donor_type", message)
         hla = raw.get("hla")
         if hla is None:
@@ -445,8 +451,8 @@ class _Checker:
             if locus not in typed and locus not in hla:
                 fail(f"hla.{locus}", "missing_locus", f"HLA-{locus} is required")
                 ok = False
-        for locus in ALL_LOCI:
-            first_text, second_text = typed.get(locus, (None, None))
+        fields.update(_UNTYPED)
+        for locus, (first_text, second_text) in typed.items():
             fields[f"hla_{locus}_1"] = first_text
             fields[f"hla_{locus}_2"] = second_text
         fields["hla_invalid"] = bool(errors)

@@ -231,8 +231,13 @@ class Registry:
         loci = ALL_LOCI
         builder = ArraysBuilder(self.path, n, loci)
         try:
+            start = 0
             for batch in self.store.scan(DONOR_SCHEMA.names):
                 size = batch.num_rows
+                rows = _numpy(batch.column("row"))
+                if not np.array_equal(rows, np.arange(start, start + size)):
+                    raise RegistryFormatError(f"store rows are not in order at row {start}", field="row")
+                start += size
                 hla = {
                     locus: np.stack(
                         [
