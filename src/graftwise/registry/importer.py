@@ -196,9 +196,14 @@ def _read_json(data: bytes) -> _Parsed:
     if failures:
         return _Parsed(None, [], failures)
     mode = doc.get("update_mode")
-    donors = doc["donors"]
-    records = ((i, d if isinstance(d, dict) else None, _not_object(i, d)) for i, d in enumerate(donors, 1))
-    return _Parsed(mode if isinstance(mode, str) else None, records, [])
+    return _Parsed(mode if isinstance(mode, str) else None, _json_records(doc.pop("donors")), [])
+
+
+def _json_records(donors: list[Any]) -> Iterator[_Raw]:
+    for i in range(len(donors)):
+        d = donors[i]
+        donors[i] = None  # release each parsed donor once it is handed on: memory falls as the import proceeds
+        yield i + 1, d if isinstance(d, dict) else None, _not_object(i + 1, d)
 
 
 def _not_object(i: int, value: Any) -> list[ImportFailure]:
