@@ -263,11 +263,13 @@ def _read_csv(fh: TextIO) -> _Parsed:
 
 def _csv_records(reader: Any, header: list[str]) -> Iterator[_Raw]:
     plain = [(i, name) for i, name in enumerate(header) if not name.startswith("hla.")]
-    hla_cells: list[tuple[int, str, str, str]] = []
+    loci: dict[str, list[int | None]] = {}
+    cells = ("dna.field1", "dna.field2", "ser.field1", "ser.field2")
     for i, name in enumerate(header):
         if name.startswith("hla."):
-            _, locus, kind, fld = name.split(".")
-            hla_cells.append((i, locus, kind, fld))
+            _, locus, rest = name.split(".", 2)
+            loci.setdefault(locus, [None] * 4)[cells.index(rest)] = i
+    getters = [(locus, [(k, i) for k, i in enumerate(idx) if i is not None]) for locus, idx in loci.items()]
     for row in reader:
         line = reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -282,20 +284,28 @@ def _csv_records(reader: Any, header: list[str]) -> Iterator[_Raw]:
             )
             yield line, None, [failure]
             continue
-        yield line, _nest(row, plain, hla_cells), []
+        out: dict[str, Any] = {name: row[i].strip() or None for i, name in plain}
+        if getters:
+            hla: dict[str, Any] = {}
+            for locus, where in getters:
+                values = ["", "", "", ""]
+                for k, i in where:
+                    values[k] = row[i]
+                if any(values):
+                    hla[locus] = _CSVLocus(values)
+            out["hla"] = hla
+        yield line, out, []
 
 
-def _nest(row: list[str], plain: list[tuple[int, str]], hla_cells: list[tuple[int, str, str, str]]) -> dict[str, Any]:
-    """A CSV row as the JSON donor shape (empty cell → null; numbers left as text for validation)."""
-    out: dict[str, Any] = {name: row[i].strip() or None for i, name in plain}
-    if hla_cells:
-        hla: dict[str, Any] = {}
-        for i, locus, kind, fld in hla_cells:
-            value = row[i]
-            if value:
-                hla.setdefault(locus, {}).setdefault(kind, {})[fld] = value.strip()
-        out["hla"] = hla
-    return out
+class _CSVLocus(tuple[str, str, str, str]):
+    """One locus of a CSV row: (dna field1, dna field2, ser field1, ser field2), empty strings for empty cells."""
+
+    __slots__ = ()
+
+    def as_object(self) -> dict[str, Any]:
+        dna = {k: v.strip() for k, v in zip(("field1", "field2"), self[:2], strict=True) if v.strip()}
+        ser = {k: v.strip() for k, v in zip(("field1", "field2"), self[2:], strict=True) if v.strip()}
+        return {kind: part for kind, part in (("dna", dna), ("ser", ser)) if part}
 
 
 # ---- validating one record ----------------------------------------------------------------------------------------
@@ -318,7 +328,7 @@ class _Checker:
         self.today = today
         self.from_csv = from_csv
         self._dates: dict[str, dt.date | str] = {}
-        self._loci: dict[tuple[str, str], tuple[tuple[str, str] | None, tuple[_Problem, ...]]] = {}
+        self._loci: dict[tuple[str, Any], tuple[tuple[str, str] | None, tuple[_Problem, ...]]] = {}
         self._values: dict[tuple[str, type, Any], tuple[Any, str | None]] = {}
 
     def record(self, pos: int, raw: dict[str, Any]) -> tuple[_Valid | None, list[ImportFailure]]:
@@ -438,10 +448,12 @@ class _Checker:
         typed: dict[str, tuple[str, str]] = {}
         errors: list[str] = []
         for locus, given in hla.items():
-            key = (locus, repr(given))  # a locus object is small; its repr is a cheap, exact cache key
+            # A CSV locus is a tuple of its cells; a JSON locus object is small, so its repr is a cheap exact key.
+            csv_cells = isinstance(given, _CSVLocus)
+            key = (locus, given if csv_cells else repr(given))
             outcome = self._loci.get(key)
             if outcome is None:
-                outcome = self._loci[key] = self._locus(locus, given)
+                outcome = self._loci[key] = self._locus(locus, given.as_object() if csv_cells else given)
             pair, problems = outcome
             for prop, code, message, severity in problems:
                 fail(prop, code, message, severity)
