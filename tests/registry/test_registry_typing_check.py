@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
 from graftwise.registry.generator import parse_shares
 from graftwise.registry.typing_check import TypingValidator, normalise_dna, normalise_serology
@@ -91,7 +92,5 @@ def test_share_parsing() -> None:
 
 @pytest.mark.parametrize("text", ["EUR", "EUR=x", "EUR=0.5,API"])
 def test_bad_shares_are_refused(text: str) -> None:
-    from graftwise.errors import ValidationError
-
     with pytest.raises(ValidationError, match="CODE=share"):
         parse_shares(text, "populations")
