@@ -201,8 +201,3 @@ class DonorRecord(BaseModel):
         if self.status is not Status.AVAILABLE or self.hla_invalid:
             return False
         return all(all(self.hla.get(locus, (None, None))) for locus in REQUIRED_LOCI)
-
-
-def days(date: dt.date) -> int:
-    """Days since 1970-01-01 (the contract's date encoding)."""
-    return (date - EPOCH).days

@@ -34,7 +34,7 @@ from graftwise.registry.arrays import (
     open_arrays,
     open_truth,
 )
-from graftwise.registry.records import ALL_LOCI, EPOCH, LOCI, REQUIRED_LOCI, DonorRecord
+from graftwise.registry.records import ALL_LOCI, LOCI, REQUIRED_LOCI, DonorRecord
 from graftwise.registry.store import DONOR_SCHEMA, DuckDBStore, RegistryStore, row_to_record
 from graftwise.registry.typing_check import TypingValidator
 
@@ -459,7 +459,3 @@ def _config_json(config: gen.GeneratorConfig) -> dict[str, Any]:
         "reference_date": config.reference_date.isoformat(),
         "chunk": gen.CHUNK,
     }
-
-
-def days_to_date(days: int) -> dt.date:
-    return EPOCH + dt.timedelta(days=days)

@@ -177,10 +177,6 @@ class RegistryStore(ABC):
     def imports(self) -> pa.Table: ...
 
     @abstractmethod
-    def counts(self, by: Sequence[str]) -> pa.Table:
-        """Donor counts grouped by the given columns of ``DONOR_SCHEMA``."""
-
-    @abstractmethod
     @contextmanager
     def transaction(self) -> Iterator[None]: ...
 
@@ -316,13 +312,6 @@ class DuckDBStore(RegistryStore):
 
     def imports(self) -> pa.Table:
         return _table(self.con.sql("SELECT * FROM imports ORDER BY import_id"))
-
-    def counts(self, by: Sequence[str]) -> pa.Table:
-        unknown = [c for c in by if c not in DONOR_SCHEMA.names]
-        if unknown:
-            raise StoreError(f"unknown donor column {unknown[0]!r}", field="by")
-        cols = ", ".join(by)
-        return _table(self.con.sql(f"SELECT {cols}, count(*) AS n FROM donors GROUP BY {cols} ORDER BY {cols}"))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
