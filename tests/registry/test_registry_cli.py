@@ -22,7 +22,7 @@ def test_generate_stats_export_import_check(tmp_path: Path) -> None:
     assert data["n"] == 800
     assert set(data["resolution"]) == {"A", "B", "C", "DRB1", "DQB1", "DPB1"}
     table = runner.invoke(app, ["registry", "stats", str(reg)])
-    assert "typing resolution per locus" in table.output
+    assert "typing resolution per locus" in table.stdout
     export = tmp_path / "e.csv"
     assert runner.invoke(app, ["registry", "export", str(reg), "--out", str(export), "--format", "csv"]).exit_code == 0
     copy = tmp_path / "copy"

@@ -145,12 +145,12 @@ def stats(
             table.add_row(key, str(value), f"{100 * value / max(s.n, 1):.1f}")
         console.print(table)
     kinds = sorted({k for per in s.resolution.values() for k in per})
-    table = Table(title="typing resolution per locus (positions)")
+    table = Table(title=f"typing resolution per locus, % of the {2 * s.n} positions (counts with --json)")
     table.add_column("locus")
     for k in kinds:
         table.add_column(k, justify="right")
     for locus, per in s.resolution.items():
-        table.add_row(locus, *(str(per.get(k, 0)) for k in kinds))
+        table.add_row(locus, *(f"{100 * per.get(k, 0) / max(2 * s.n, 1):.1f}" for k in kinds))
     console.print(table)
 
 
