@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "RESULTS.md"
+from benchmarks._results import write_section
+
 SECTION = "## Donor registry"
 DEFAULT_SIZES = (1_000_000, 10_000_000, 40_000_000)
 DIFF_UPDATES = 50_000
@@ -167,16 +168,8 @@ def write(results: list[Measure]) -> None:
             f"| {m.step} | {m.donors:,} | {m.seconds:.1f} | {m.peak_mb:.0f} | {m.disk_mb:.0f} | `{m.command}` |"
             for m in results
         ),
-        "",
     ]
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else "# Benchmark results\n\n"
-    if SECTION in text:
-        head, _, rest = text.partition(SECTION)
-        nxt = rest.find("\n## ")
-        text = head + "\n".join(lines) + (rest[nxt:] if nxt >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(lines)
-    RESULTS.write_text(text, encoding="utf-8")
+    write_section(SECTION, lines)
 
 
 def main(argv: list[str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from graftwise.cli import clinical, data, registry
+from graftwise.cli import clinical, data, demo, hla, outcomes, registry, search
 from graftwise.cli._common import run_cli
 
 app = typer.Typer(
@@ -16,7 +16,12 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(clinical.app, name="clinical")
+app.add_typer(hla.app, name="hla")
+app.command("demo")(demo.demo)
+app.add_typer(outcomes.app, name="outcomes")
 app.add_typer(registry.app, name="registry")
+app.command("search")(search.search)
+app.command("score")(search.score)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from typing import Any
@@ -10,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from graftwise.data import DataRoot
 from graftwise.errors import GraftwiseError
+from graftwise.hla import Nomenclature
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def run_cli(app: typer.Typer, args: list[str] | None = None) -> None:
@@ -24,6 +27,16 @@ def run_cli(app: typer.Typer, args: list[str] | None = None) -> None:
         where = f" [{exc.field}]" if exc.field else ""
         err_console.print(f"[bold red]error[/] ({exc.code}){escape(where)}: {escape(str(exc))}", highlight=False)
         sys.exit(2)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(release: str, root: DataRoot) -> Nomenclature:
+    return Nomenclature.load(release, root)
+
+
+def nomenclature(release: str) -> Nomenclature:
+    """The nomenclature of ``release`` in the current data root, loaded once per process."""
+    return _load(release, DataRoot.discover())
 
 
 def print_json(value: Any) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
 
 from graftwise.errors import ValidationError
 
@@ -20,13 +20,44 @@ class ClinicalInput(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Notice(BaseModel):
+    """A warning attached to a result: a stable machine ``code`` and a sentence for the reader."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    message: str = Field(min_length=1)
+
+
+SPEC_FLAGS = ("[V]", "[R]", "[D]")
+
+
 class ClinicalResult(BaseModel):
-    """Base of every calculator output: the result fields, the rule that decided it in words, and the citation."""
+    """Base of every calculator output (clinical spec, conventions: result, inputs used, rules version, warnings).
+
+    * ``rule``: the rule that decided the result, in words; ``citation``: its source.
+    * ``rules_version``: the versioned rules table used (``magic_2016``, ``eln_2022``, ...).
+    * ``confidence``: the spec's flags for the rules applied: [V] verified against a public source, [R] recalled
+      from the cited paper and not yet re-checked, [D] a graftwise design decision.
+    * ``warnings``: missing data, out-of-range values, values imputed by rule, disagreements between sources.
+    * ``inputs``: the validated input, echoed (each calculator narrows the type to its input model).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     rule: str
     citation: str
+    rules_version: str
+    confidence: str
+    warnings: tuple[Notice, ...]
+    inputs: SerializeAsAny[ClinicalInput]
+
+    @field_validator("confidence")
+    @classmethod
+    def _names_a_flag(cls, value: str) -> str:
+        if not any(flag in value for flag in SPEC_FLAGS):
+            raise ValueError(f"confidence must name at least one spec flag {', '.join(SPEC_FLAGS)}")
+        return value
 
 
 InputT = TypeVar("InputT", bound=ClinicalInput)

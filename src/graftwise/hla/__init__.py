@@ -1,5 +1,6 @@
 """HLA nomenclature: allele names, groups, serology, MACs, XX codes and GL strings of one IPD-IMGT/HLA release."""
 
+from graftwise.hla.cwd import CWDStatus
 from graftwise.hla.errors import (
     DeletedAlleleError,
     DRBXConsistencyError,
@@ -17,10 +18,13 @@ from graftwise.hla.errors import (
 )
 from graftwise.hla.gl import GL, GLLeaf, GLNode, GLStringCode, parse_gl, parse_glsc, write_gl
 from graftwise.hla.names import Token, TokenKind, parse_token
-from graftwise.hla.nomenclature import Nomenclature, Typing
+from graftwise.hla.nomenclature import Nomenclature, TCEGroup, Typing
+from graftwise.hla.reduce import REDUCTION_TYPES, Reduction
 
 __all__ = [
     "GL",
+    "REDUCTION_TYPES",
+    "CWDStatus",
     "DRBXConsistencyError",
     "DeletedAlleleError",
     "GLLeaf",
@@ -35,8 +39,10 @@ __all__ = [
     "InvalidTypingError",
     "InvalidXXError",
     "Nomenclature",
+    "Reduction",
     "ReleaseError",
     "RenamedAlleleError",
+    "TCEGroup",
     "Token",
     "TokenKind",
     "Typing",

@@ -161,6 +161,8 @@ def _parse_colonless(text: str, locus: str, rest: str, prefixed: bool, token: st
             "expected fields separated by ':'", token=token, position=position, code="missing_colon"
         )
     digits, letters = m.groups()
+    if locus in _V2_FREE_LOCI and len(digits) == 3 and letters in ("", *EXPRESSION_SUFFIXES):
+        return Token(text, TokenKind.ALLELE, locus, (digits,), letters, prefixed)  # MICA*002, HFE*003N
     if len(digits) == 2 and not letters:
         return Token(text, TokenKind.FIRST_FIELD, locus, (digits,), prefixed=prefixed)
     if locus in _V2_FREE_LOCI or (len(digits) < 4 and not (len(digits) == 2 and letters)):

@@ -8,12 +8,17 @@ Everything downstream (reductions, matching, prediction) works from that set and
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal
 
 from graftwise.data import DataRoot
+from graftwise.errors import ValidationError
+from graftwise.hla.cwd import CWD_CATALOGUES, CWDCatalogue, CWDStatus, load_cwd
+from graftwise.hla.drbx import blend_drbx
 from graftwise.hla.errors import (
     DeletedAlleleError,
     HLAError,
@@ -38,6 +43,7 @@ from graftwise.hla.names import (
     split_allele,
     v2_to_v3_candidates,
 )
+from graftwise.hla.reduce import Compat, LgxCandidates, Reducer, Reduction
 from graftwise.hla.tables import ReleaseTables, load_tables
 
 DNA_BROADS: dict[str, tuple[str, ...]] = {
@@ -82,6 +88,29 @@ class Typing:
         return len(self.alleles) == 1 and self.kind in (TokenKind.ALLELE, TokenKind.V2)
 
 
+_RESULTS_LIMIT = 1 << 20
+"""Memoised reductions kept; the memo is emptied when it fills (bounded memory on large donor files)."""
+
+
+@dataclass(frozen=True)
+class TCEGroup:
+    """A DPB1 TCE assignment as written (``raw``: ``3``, ``2a``, ``3$``, ``0`` or ``""``) and how Atlas reads it:
+    ``group`` is the first character as a number (``2a`` → 2, ``3$`` → 3), None for ``0`` (null) or unassigned;
+    ``by_functional_distance`` is True for a trailing ``$`` (matching.md §5.1)."""
+
+    allele: str
+    version: str
+    raw: str
+
+    @property
+    def group(self) -> int | None:
+        return int(self.raw[0]) if self.raw and self.raw[0] in "123" else None
+
+    @property
+    def by_functional_distance(self) -> bool:
+        return self.raw.endswith("$")
+
+
 @dataclass
 class Nomenclature:
     """The nomenclature of one release plus the MAC table. Build with :meth:`load`; immutable after that."""
@@ -89,13 +118,18 @@ class Nomenclature:
     tables: ReleaseTables
     macs: MACTable
     _memo: dict[tuple[str, bool], Typing] = field(default_factory=dict, repr=False)
+    root: DataRoot | None = None
+    """Where the release came from; the CWD catalogues are read from its ``cwd/`` folder."""
+    _reducers: dict[tuple[Compat, LgxCandidates], Reducer] = field(default_factory=dict, repr=False)
+    _results: dict[tuple[str, str, Compat, bool, str], Reduction] = field(default_factory=dict, repr=False)
+    _cwd_rows: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, release: str = "Latest", root: DataRoot | None = None) -> Nomenclature:
         """Load ``release`` (``"3.58.0"``, ``"3580"`` or ``"Latest"``) from the data root (``GRAFTWISE_DATA`` or the
         user cache), using the compiled cache when its sources are unchanged."""
         root = root or DataRoot.discover()
-        return cls(load_tables(release, root), load_mac_table(root))
+        return cls(load_tables(release, root), load_mac_table(root), root=root)
 
     @property
     def release(self) -> str:
@@ -355,11 +389,13 @@ class Nomenclature:
             else:
                 members.update(found)
         if not members:
-            raise InvalidMACError(
+            error = InvalidMACError(
                 f"none of its alleles ({', '.join(dropped)}) is valid in release {self.release}",
                 token=tok.text,
                 code="no_valid_expansion",
             )
+            error.compat_class = "InvalidAlleleError"  # py-ard fails on the empty list it reduces
+            raise error
         warnings = (f"dropped alleles not in release {self.release}: {', '.join(dropped)}",) if dropped else ()
         return Typing(tok.text, tok.kind, tok.locus, frozenset(members), warnings)
 
@@ -478,6 +514,141 @@ class Nomenclature:
         """Full allele names in release (``Allelelist``) order."""
         order = self._order
         return sorted(names, key=lambda n: order.get(n, len(order)))
+
+    # ---- reductions (hla-nomenclature.md §§11-14) ------------------------------------------------------------------
+
+    def reducer(self, compat: Compat = None, lgx_candidates: LgxCandidates = "all") -> Reducer:
+        """The (memoising) reducer of one mode; compatibility mode always keeps the lowest lgx candidate."""
+        if compat not in (None, "py-ard"):
+            raise ValidationError(f"unknown compatibility mode {compat!r}; expected 'py-ard' or None", field="compat")
+        if lgx_candidates not in ("all", "lowest"):
+            raise ValidationError("lgx_candidates must be 'all' or 'lowest'", field="lgx_candidates")
+        key = (compat, "lowest" if compat else lgx_candidates)
+        found = self._reducers.get(key)
+        if found is None:
+            found = Reducer(self, compat is not None, key[1])
+            self._reducers[key] = found
+        return found
+
+    def reduce(
+        self,
+        gl: str,
+        to: str = "lgx",
+        compat: Compat = None,
+        *,
+        lenient: bool = False,
+        lgx_candidates: LgxCandidates = "all",
+    ) -> Reduction:
+        """Reduce a typing or GL string (or GL String Code of this release) to ``to``: one of G, P, lg, lgx
+        (default), W, exon, U2, S, 1F, small_g, cwd (§12.1). ``compat="py-ard"`` reproduces py-ard 2.4.2; the default
+        follows the official IMGT data (docs/hla/divergences.md). ``lgx_candidates`` says what lgx returns for a
+        truncation touching several ARD groups: ``"all"`` of them or only the ``"lowest"`` (py-ard's choice).
+        Results are memoised per input (bounded), so repeated typings cost one dictionary lookup."""
+        if not isinstance(gl, str):
+            raise ValidationError(f"a typing must be a string, not {type(gl).__name__}", field="gl")
+        key = (gl, to, compat, lenient, lgx_candidates)
+        found = self._results.get(key)
+        if found is None:
+            found = self.reducer(compat, lgx_candidates).reduce(gl, to, lenient=lenient)
+            if len(self._results) >= _RESULTS_LIMIT:
+                self._results.clear()
+            self._results[key] = found
+        return found
+
+    def expand_mac(self, token: str) -> str:
+        """The alleles of a multiple allele code that are valid in this release, as a ``/`` list (``HLA-`` kept)."""
+        tok = parse_token(token)
+        if tok.kind is not TokenKind.MAC:
+            raise InvalidMACError("not a multiple allele code (expected e.g. A*01:AB)", token=token, code="not_a_mac")
+        self.typing(token)
+        valid = [n for n in self.mac_elements(tok) if self._allele_members(n) is not None]
+        prefix = "HLA-" if tok.prefixed else ""
+        return "/".join(prefix + n for n in valid)
+
+    def g_groups(self, typing: str, *, lenient: bool = False) -> frozenset[str]:
+        """The official G groups of every allele a token stands for; an allele in no named group stands for itself."""
+        return frozenset(self.g_group_of.get(a, a) for a in self.typing(typing, lenient=lenient).alleles)
+
+    def p_groups(self, typing: str, *, lenient: bool = False) -> frozenset[str]:
+        """The official P groups of every expressed allele a token stands for. An allele on a singleton P line is its
+        own group (as in Atlas); null alleles belong to no P group (§5) and contribute nothing."""
+        return frozenset(
+            self.p_group_of.get(a, a) for a in self.typing(typing, lenient=lenient).alleles if a in self.tables.p_listed
+        )
+
+    def serology(self, typing: str, *, compat: Compat = None, lenient: bool = False) -> frozenset[str]:
+        """The serological antigens of a typing or GL string: the ``S`` reduction as a set (§12.1)."""
+        value = self.reduce(typing, "S", compat, lenient=lenient).value
+        return frozenset(x for x in re.split(r"[/|+^~]", value) if x)
+
+    def tce_group(self, allele: str, *, version: Literal["V1", "V2"] = "V2") -> TCEGroup:
+        """The DPB1 T-cell-epitope group of one DPB1 allele (``tce/dpb_tce.csv``; matching.md §5.1). A 2- or 3-field
+        name takes the common assignment of its expressed members (nulls are group 0) and is rejected when they
+        disagree."""
+        if version not in ("V1", "V2"):
+            raise ValidationError("TCE version must be 'V1' or 'V2'", field="version")
+        typing = self.typing(allele)
+        if typing.locus != "DPB1":
+            raise ValidationError(f"{allele}: TCE groups exist for DPB1 alleles only", field="allele")
+        column = 0 if version == "V1" else 1
+        expressed = [a for a in typing.alleles if not is_null_name(a)] or list(typing.alleles)
+        values = {self.tables.tce[a][column] for a in expressed if a in self.tables.tce}
+        if len(values) > 1:
+            raise ValidationError(
+                f"{allele}: its alleles have different TCE {version} groups ({', '.join(sorted(values))})",
+                field="allele",
+            )
+        raw = values.pop() if values else ""
+        return TCEGroup(allele=allele, version=version, raw=raw)
+
+    def cwd_catalogue(self, catalogue: str) -> CWDCatalogue:
+        """The CIWD 3.0.0 (``"ciwd"``) or CWD 2.0.0 (``"cwd2"``) catalogue, read from the data root's ``cwd/``."""
+        if catalogue not in CWD_CATALOGUES:
+            raise ValidationError(
+                f"unknown catalogue {catalogue!r}; expected one of {', '.join(CWD_CATALOGUES)}", field="catalogue"
+            )
+        return load_cwd(self.root or DataRoot.discover(), catalogue)
+
+    def cwd_status(self, allele: str, catalogue: str = "ciwd", population: str = "TOTAL") -> CWDStatus | None:
+        """The common / intermediate / well-documented status of one allele (§10), or None when the catalogue does
+        not list it. The lookup tries the full name, its 3- and 2-field names (with the allele's expression
+        suffix, then without), its G and its P group; a bare 2-field CIWD row stands for its whole P group."""
+        cat = self.cwd_catalogue(catalogue)
+        typing = self.typing(allele)
+        if len(typing.alleles) != 1:
+            raise ValidationError(f"{allele}: CWD status is given for one allele, not a list", field="allele")
+        (full,) = typing.alleles
+        _, _, suffix = split_allele(full)
+        candidates = [full]
+        for n in (3, 2):
+            short = fields_of(full, n)
+            candidates += [short + suffix, short] if suffix else [short]
+        candidates += [g for g in (self.g_group_of.get(full), self.p_group_of.get(full)) if g]
+        pname = self.p_group_of.get(full)
+        if pname is not None:
+            candidates += self._two_field_rows_by_p(catalogue).get(pname, ())
+        for name in dict.fromkeys(candidates):
+            status = cat.status(name, population)
+            if status is not None:
+                return status
+        return None
+
+    def _two_field_rows_by_p(self, catalogue: str) -> dict[str, tuple[str, ...]]:
+        """P group → the catalogue's bare 2-field rows whose alleles lie in it (built once per catalogue)."""
+        found = self._cwd_rows.get(catalogue)
+        if found is None:
+            by_p: dict[str, set[str]] = defaultdict(set)
+            for row in self.cwd_catalogue(catalogue).two_field_rows:
+                for allele in self._allele_members(row) or ():
+                    if allele in self.p_group_of:
+                        by_p[self.p_group_of[allele]].add(row)
+            found = {p: tuple(sorted(rows)) for p, rows in by_p.items()}
+            self._cwd_rows[catalogue] = found
+        return found
+
+    def dr_blender(self, drb1: str, drb3: str = "", drb4: str = "", drb5: str = "") -> str:
+        """The DRB3/4/5 genotype consistent with a DRB1 genotype (§14; py-ard's ``dr_blender``)."""
+        return blend_drbx(drb1, drb3, drb4, drb5)
 
 
 def _leaves(gl: GL) -> list[GLLeaf]:

@@ -8,6 +8,7 @@ source file's content changes.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from graftwise.data import DataRoot, ReleaseFiles, cache_dir, read_release_versi
 from graftwise.data.cache import read_cached, write_cached
 from graftwise.errors import ReferenceDataError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SEROLOGY_PREFIX = {"A": "A", "B": "B", "C": "Cw", "DRB1": "DR", "DRB3": "DR", "DRB4": "DR", "DRB5": "DR", "DQB1": "DQ"}
 """Gene → prefix of its serological antigens (§7.1). DPB1 values are almost all ``?`` and are kept as ``DP``."""
@@ -88,6 +89,8 @@ class ReleaseTables:
     status: dict[str, AlleleStatus]
     tce: dict[str, tuple[str, str]]
     """DPB1 allele → (V1, V2) TCE assignment as written (``3``, ``2a``, ``3$``, or empty)."""
+    digest: str = ""
+    """Checksum of the source files and schema (set when loaded through the cache); keys derived caches."""
 
 
 def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -263,6 +266,6 @@ def load_tables(release: str = "Latest", root: DataRoot | None = None) -> Releas
     cached = read_cached(path, ReleaseTables)
     if cached is not None:
         return cached
-    tables = build_tables(files)
+    tables = dataclasses.replace(build_tables(files), digest=digest)
     write_cached(path, tables, stale_glob="tables-*.pickle")
     return tables

@@ -1,0 +1,132 @@
+"""``graftwise search`` and ``graftwise score``: donor search over a registry folder, and one pair scored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from graftwise.cli._common import console, print_json
+from graftwise.errors import ValidationError
+from graftwise.hla import HLAError, Nomenclature
+from graftwise.matching.request import RequestError, patient_problems, validate_request
+from graftwise.matching.result import SearchResult
+from graftwise.matching.score import PairScorer
+from graftwise.matching.search import DonorSearch, patient_pairs
+from graftwise.matching.source import open_registry
+from graftwise.matching.typing import SCORE_LOCI, TypingInterpreter
+
+ADULT_LOCI = ("A", "B", "C", "DQB1", "DRB1")
+CORD_LOCI = ("A", "B", "C", "DRB1")
+
+
+def read_hla_json(path: Path, what: str) -> dict[str, tuple[str | None, str | None]]:
+    """``{"A": ["A*01:01", "A*02:01"], ...}``: locus prefix optional, one value means homozygous, loci may be
+    missing. Every problem is reported at once."""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"{path}: cannot read JSON ({exc})", field=what) from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"{path}: expected an object of locus → [typing, typing]", field=what)
+    out: dict[str, tuple[str | None, str | None]] = {}
+    problems: list[tuple[str, str]] = []
+    for key, value in data.items():
+        locus = str(key).removeprefix("HLA-")
+        values = value if isinstance(value, list) else None
+        if locus not in SCORE_LOCI:
+            problems.append((f"{what}.{key}", f"unsupported locus; expected one of {', '.join(SCORE_LOCI)}"))
+        elif values is None or not 1 <= len(values) <= 2 or not all(v is None or isinstance(v, str) for v in values):
+            problems.append((f"{what}.{key}", "expected a list of one or two typing strings (or null)"))
+        else:
+            out[locus] = (values[0], values[1] if len(values) == 2 else None)
+    if problems:
+        raise RequestError(problems)
+    return out
+
+
+def search(
+    patient: Path = typer.Option(..., "--patient", help='Patient HLA JSON: {"A": ["A*01:01", "A*02:01"], …}.'),
+    registry: Path = typer.Option(..., "--registry", help="Registry folder (with arrays/)."),
+    mismatches: int = typer.Option(0, "--mismatches", min=0, max=5, help="Total mismatches allowed (0–5)."),
+    donor_type: str = typer.Option("adult", "--donor-type", help="adult (10 loci: A B C DQB1 DRB1) or cord (8)."),
+    limit: int = typer.Option(20, "--limit", min=1, help="Results shown."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    patient_cmv: str | None = typer.Option(None, "--patient-cmv", help="negative or positive (ranks CMV match)."),
+    patient_abo: str | None = typer.Option(None, "--patient-abo", help="O, A, B or AB (ranks ABO compatibility)."),
+) -> None:
+    """Search a registry for a patient: every suitable donor, graded and ranked, with reasons."""
+    if donor_type not in ("adult", "cord"):
+        raise ValidationError(f"--donor-type must be adult or cord, got {donor_type!r}", field="--donor-type")
+    hla = read_hla_json(patient, "patient")
+    arrays, records = open_registry(registry)
+    interp = TypingInterpreter(Nomenclature.load(arrays.release))
+    loci = ADULT_LOCI if donor_type == "adult" else CORD_LOCI
+    raw = {
+        "donor_type": donor_type,
+        "mismatches": {"total": mismatches, "per_locus": {locus: min(2, mismatches) for locus in loci}},
+        "scoring": {"loci_to_score": list(SCORE_LOCI), "loci_excluded_from_aggregates": ["DPB1"]},
+        "patient_hla": hla,
+        "patient_cmv": patient_cmv,
+        "patient_abo": patient_abo,
+        "limit": limit,
+    }
+    engine = DonorSearch(arrays, interp, PairScorer(interp), cache=registry, records=records)
+    result = engine.search(validate_request(raw, interp))
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    else:
+        _print_table(result)
+
+
+def _print_table(result: SearchResult) -> None:
+    table = Table(
+        title=f"{result.donor_count} donor(s) match; showing {len(result.donors)} "
+        f"(filter {result.matching_seconds:.2f} s, scoring {result.scoring_seconds:.2f} s, "
+        f"IMGT/HLA {result.matching_release})"
+    )
+    for column in ("#", "donor", "filter", "scored", "category"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reasons", ratio=1)
+    for d in result.donors:
+        table.add_row(
+            str(d.rank),
+            f"{d.donor_id or f'row {d.row}'} ({d.donor_type}, {d.registry or 'no registry'})",
+            f"{d.filter_match_count}/{result.filter_denominator}",
+            f"{d.overall.scored_match_count}/{d.overall.denominator}",
+            d.overall.category.value if d.overall.category else "",
+            "; ".join(d.rank_reasons),
+        )
+    console.print(table)
+
+
+def score(
+    patient: Path = typer.Option(..., "--patient", help="Patient HLA JSON."),
+    donor: Path = typer.Option(..., "--donor", help="Donor HLA JSON."),
+    release: str = typer.Option("Latest", "--release", help="IPD-IMGT/HLA release, e.g. 3.58.0."),
+    loci: str = typer.Option(",".join(SCORE_LOCI), "--loci", help="Comma-separated loci to score."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (the only format so far)."),
+) -> None:
+    """Score one patient–donor pair (grades, confidence, antigen match, DPB1 TCE), no registry needed."""
+    wanted = [x.strip() for x in loci.split(",") if x.strip()]
+    bad = [x for x in wanted if x not in SCORE_LOCI]
+    if bad:
+        raise ValidationError(
+            f"--loci: {', '.join(bad)} not scorable; expected {', '.join(SCORE_LOCI)}", field="--loci"
+        )
+    interp = TypingInterpreter(Nomenclature.load(release))
+    p_hla, d_hla = read_hla_json(patient, "patient"), read_hla_json(donor, "donor")
+    problems = [p for p in patient_problems(p_hla, interp, "patient") if not p[1].startswith("the patient must")]
+    try:
+        d_pairs = patient_pairs(d_hla, interp, lenient=True)
+    except (HLAError, ValidationError) as exc:
+        problems.append(("donor", str(exc)))
+    if problems:
+        raise RequestError(problems)
+    result = PairScorer(interp).score(patient_pairs(p_hla, interp), d_pairs, wanted)
+    if not as_json:
+        console.print("[dim]only --json output exists for score; printing JSON[/]")
+    print_json(result.model_dump(mode="json"))
