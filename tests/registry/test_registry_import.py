@@ -247,15 +247,9 @@ def test_delete_marks_unavailable_and_keeps_record_and_history(
 ) -> None:
     run(reg, write_json(tmp_path / "1.json", [donor("DEL-1"), donor("KEEP")]), nom)
     later = UPLOAD + dt.timedelta(days=3)
-    report = run(
-        reg,
-        write_json(
-            tmp_path / "2.json",
-            [{"record_id": "DEL-1", "change_type": "D", "donor_type": "D", "registry": "9991", "ethnicity": None}],
-        ),
-        nom,
-        uploaded_at=later,
-    )
+    # A delete names the donor only: no attributes, no HLA.
+    deletion = {"record_id": "DEL-1", "change_type": "D", "donor_type": "D", "registry": "9991", "ethnicity": None}
+    report = run(reg, write_json(tmp_path / "2.json", [deletion]), nom, uploaded_at=later)
     assert report.deleted == 1
     rec = reg.records([0])[0]
     assert rec.donor_id == "DEL-1"
@@ -266,15 +260,7 @@ def test_delete_marks_unavailable_and_keeps_record_and_history(
     history = reg.store.history("DEL-1").to_pylist()
     assert [h["change_type"] for h in history] == ["N", "D"]
     assert json.loads(history[1]["previous"])["status"] == 0
-    again = run(
-        reg,
-        write_json(
-            tmp_path / "3.json",
-            [{"record_id": "DEL-1", "change_type": "D", "donor_type": "D", "registry": "9991", "ethnicity": None}],
-        ),
-        nom,
-        uploaded_at=later,
-    )
+    again = run(reg, write_json(tmp_path / "3.json", [deletion]), nom, uploaded_at=later)
     assert (again.deleted, again.unchanged) == (0, 1)
 
 
