@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -263,13 +264,13 @@ def _read_csv(fh: TextIO) -> _Parsed:
 
 def _csv_records(reader: Any, header: list[str]) -> Iterator[_Raw]:
     plain = [(i, name) for i, name in enumerate(header) if not name.startswith("hla.")]
-    loci: dict[str, list[int | None]] = {}
-    cells = ("dna.field1", "dna.field2", "ser.field1", "ser.field2")
+    absent = len(header)  # each row gets one extra empty cell, so a locus without a column reads it
+    loci: dict[str, list[int]] = {}
     for i, name in enumerate(header):
         if name.startswith("hla."):
             _, locus, rest = name.split(".", 2)
-            loci.setdefault(locus, [None] * 4)[cells.index(rest)] = i
-    getters = [(locus, [(k, i) for k, i in enumerate(idx) if i is not None]) for locus, idx in loci.items()]
+            loci.setdefault(locus, [absent] * 4)[_CSV_CELLS.index(rest)] = i
+    getters = [(locus, itemgetter(*idx)) for locus, idx in loci.items()]
     for row in reader:
         line = reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -286,26 +287,27 @@ def _csv_records(reader: Any, header: list[str]) -> Iterator[_Raw]:
             continue
         out: dict[str, Any] = {name: row[i].strip() or None for i, name in plain}
         if getters:
+            row.append("")
             hla: dict[str, Any] = {}
-            for locus, where in getters:
-                values = ["", "", "", ""]
-                for k, i in where:
-                    values[k] = row[i]
-                if any(values):
-                    hla[locus] = _CSVLocus(values)
+            for locus, getter in getters:
+                cells = getter(row)
+                if any(cells):
+                    hla[locus] = cells  # a tuple: the checker caches on it and builds the locus object once
             out["hla"] = hla
         yield line, out, []
 
 
-class _CSVLocus(tuple[str, str, str, str]):
-    """One locus of a CSV row: (dna field1, dna field2, ser field1, ser field2), empty strings for empty cells."""
+_CSV_CELLS = ("dna.field1", "dna.field2", "ser.field1", "ser.field2")
 
-    __slots__ = ()
 
-    def as_object(self) -> dict[str, Any]:
-        dna = {k: v.strip() for k, v in zip(("field1", "field2"), self[:2], strict=True) if v.strip()}
-        ser = {k: v.strip() for k, v in zip(("field1", "field2"), self[2:], strict=True) if v.strip()}
-        return {kind: part for kind, part in (("dna", dna), ("ser", ser)) if part}
+def _csv_locus_object(cells: tuple[str, str, str, str]) -> dict[str, Any]:
+    """The JSON locus object of one CSV locus's cells (dna field1, dna field2, ser field1, ser field2)."""
+    out: dict[str, Any] = {}
+    for kind, pair in (("dna", cells[:2]), ("ser", cells[2:])):
+        part = {k: v.strip() for k, v in zip(("field1", "field2"), pair, strict=True) if v.strip()}
+        if part:
+            out[kind] = part
+    return out
 
 
 # ---- validating one record ----------------------------------------------------------------------------------------
@@ -449,11 +451,11 @@ class _Checker:
         errors: list[str] = []
         for locus, given in hla.items():
             # A CSV locus is a tuple of its cells; a JSON locus object is small, so its repr is a cheap exact key.
-            csv_cells = isinstance(given, _CSVLocus)
+            csv_cells = type(given) is tuple  # JSON never yields tuples
             key = (locus, given if csv_cells else repr(given))
             outcome = self._loci.get(key)
             if outcome is None:
-                outcome = self._loci[key] = self._locus(locus, given.as_object() if csv_cells else given)
+                outcome = self._loci[key] = self._locus(locus, _csv_locus_object(given) if csv_cells else given)
             pair, problems = outcome
             for prop, code, message, severity in problems:
                 fail(prop, code, message, severity)
