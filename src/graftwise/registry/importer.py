@@ -374,21 +374,28 @@ class _Checker:
             return _Valid(pos, rid_value, change_type, {}), out
         kind = _DONOR_TYPES[donor_type]
         fields["donor_type"] = int(kind)
+        cache = self._values
         for name in ATTRIBUTES:
             if name in raw:
-                value, message = self._cached_attribute(name, raw[name])
+                given = raw[name]
+                try:
+                    found = cache.get((name, type(given), given))
+                except TypeError:  # unhashable: never cached, always invalid
+                    found = None
+                value, message = found if found is not None else self._cached_attribute(name, given)
                 if message:
                     fail(name, "invalid_value", message)
                 fields[name] = value
-        foreign = CORD_FIELDS if kind is DonorType.ADULT else ADULT_FIELDS
-        for name, message in type_field_problems(kind, [k for k in foreign if fields.get(k) is not None]):
-            fail(name, "wrong_donor_type", message)
+        foreign = [k for k in (CORD_FIELDS if kind is DonorType.ADULT else ADULT_FIELDS) if fields.get(k) is not None]
+        if foreign:
+            for name, message in type_field_problems(kind, foreign):
+                fail(name, "wrong_donor_type", message)
         hla = raw.get("hla")
         if hla is None:
             fail("hla", "missing_property", "hla is required (A, B and DRB1)")
         elif not isinstance(hla, dict):
             fail("hla", "invalid_value", "hla must be an object keyed by locus")
-        if any(f.severity == "error" for f in out):
+        if out and any(f.severity == "error" for f in out):
             return None, out
         assert isinstance(hla, dict)
         schema_ok = self._hla_fields(hla, fields, fail)
