@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from graftwise.cli import clinical, data, demo, hla, outcomes, predict, search
+from graftwise.cli import clinical, data, demo, hla, outcomes, predict, registry, search
 from graftwise.cli._common import run_cli
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.add_typer(clinical.app, name="clinical")
 app.add_typer(hla.app, name="hla")
 app.command("demo")(demo.demo)
 app.add_typer(outcomes.app, name="outcomes")
+app.add_typer(registry.app, name="registry")
 app.command("search")(search.search)
 app.command("score")(search.score)
 app.command("impute")(predict.impute)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -563,6 +563,3 @@ def chunks(config: GeneratorConfig, tables: TypingTables) -> Iterator[Chunk]:
     """Every chunk of the registry, in row order."""
     for index, start in enumerate(range(0, config.donors, CHUNK)):
         yield generate_chunk(config, tables, index, start, min(CHUNK, config.donors - start))
-
-
-ProgressCallback = Callable[[int], None]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from enum import IntEnum
 from typing import Annotated, Self
 
@@ -102,6 +103,39 @@ def is_grid(donor_id: str) -> bool:
     return m is not None and int(m.group(3)) == iso7064_mod37_2(m.group(1) + m.group(2))
 
 
+# ---- rules shared by the record model and the importer ------------------------------------------------------------
+
+LIMITS: dict[str, tuple[float, float]] = {
+    "weight_kg": (20, 300),
+    "parity": (0, 30),
+    "tnc": (0.01, 10000),
+    "cd34": (0, 10000),
+    "volume_ml": (1, 1000),
+}
+"""Plausibility bounds (inclusive) of the numeric fields; a value outside them is an input error."""
+ADULT_FIELDS = ("weight_kg", "parity")
+CORD_FIELDS = ("tnc", "cd34", "volume_ml", "collection_date")
+_TYPE_FIELDS = ADULT_FIELDS + CORD_FIELDS
+
+
+def donor_id_problem(donor_id: str) -> str | None:
+    """Why ``donor_id`` is not a valid registry donor id, or None."""
+    if _DONOR_ID_RE.match(donor_id):
+        return None
+    return "donor_id must be 1-25 letters, digits, '-' or '_' (a GRID is 19: ION + 13 characters + checksum)"
+
+
+def type_field_problems(donor_type: DonorType, present: Iterable[str]) -> list[tuple[str, str]]:
+    """(field, message) for every field that does not belong to the donor type (cord fields on an adult, …)."""
+    out = []
+    for name in present:
+        if donor_type is DonorType.ADULT and name in CORD_FIELDS:
+            out.append((name, f"{name} is a cord blood unit field; this donor is an adult"))
+        elif donor_type is DonorType.CORD and name in ADULT_FIELDS:
+            out.append((name, f"{name} is an adult donor field; this donor is a cord blood unit"))
+    return out
+
+
 # ---- the record ---------------------------------------------------------------------------------------------------
 
 TypingText = Annotated[str, Field(min_length=1, max_length=4000)]
@@ -128,11 +162,11 @@ class DonorRecord(BaseModel):
     population: str | None = None
     status: Status = Status.AVAILABLE
     status_date: dt.date | None = None
-    weight_kg: float | None = Field(default=None, ge=20, le=300)
-    parity: int | None = Field(default=None, ge=0, le=30)
-    tnc: float | None = Field(default=None, gt=0, le=10000, description="cord TNC, ×10^7 cells")
-    cd34: float | None = Field(default=None, ge=0, le=10000, description="cord CD34+, ×10^6 cells")
-    volume_ml: float | None = Field(default=None, gt=0, le=1000)
+    weight_kg: float | None = Field(default=None, ge=LIMITS["weight_kg"][0], le=LIMITS["weight_kg"][1])
+    parity: int | None = Field(default=None, ge=LIMITS["parity"][0], le=LIMITS["parity"][1])
+    tnc: float | None = Field(default=None, ge=LIMITS["tnc"][0], le=LIMITS["tnc"][1], description="×10^7 cells")
+    cd34: float | None = Field(default=None, ge=LIMITS["cd34"][0], le=LIMITS["cd34"][1], description="×10^6 cells")
+    volume_ml: float | None = Field(default=None, ge=LIMITS["volume_ml"][0], le=LIMITS["volume_ml"][1])
     collection_date: dt.date | None = None
     hla: dict[str, HLAPair] = Field(default_factory=dict)
     hla_invalid: bool = False
@@ -140,24 +174,18 @@ class DonorRecord(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if not _DONOR_ID_RE.match(self.donor_id):
-            raise ValueError(
-                "donor_id must be 1-25 letters, digits, '-' or '_' (a GRID is 19: ION + 13 characters + checksum)"
-            )
+        problem = donor_id_problem(self.donor_id)
+        if problem:
+            raise ValueError(problem)
         unknown = set(self.hla) - set(ALL_LOCI)
         if unknown:
             raise ValueError(f"unknown HLA locus {sorted(unknown)[0]!r}; expected one of {', '.join(ALL_LOCI)}")
         for locus, (first, second) in self.hla.items():
             if first is None and second is not None:
                 raise ValueError(f"hla {locus}: position 2 is typed but position 1 is empty")
-        if self.donor_type is DonorType.ADULT:
-            for name in ("tnc", "cd34", "volume_ml", "collection_date"):
-                if getattr(self, name) is not None:
-                    raise ValueError(f"{name} is a cord blood unit field; this donor is an adult")
-        else:
-            for name in ("weight_kg", "parity"):
-                if getattr(self, name) is not None:
-                    raise ValueError(f"{name} is an adult donor field; this donor is a cord blood unit")
+        problems = type_field_problems(self.donor_type, (k for k in _TYPE_FIELDS if getattr(self, k) is not None))
+        if problems:
+            raise ValueError(problems[0][1])
         return self
 
     def age(self, on: dt.date) -> int | None:
@@ -173,8 +201,3 @@ class DonorRecord(BaseModel):
         if self.status is not Status.AVAILABLE or self.hla_invalid:
             return False
         return all(all(self.hla.get(locus, (None, None))) for locus in REQUIRED_LOCI)
-
-
-def days(date: dt.date) -> int:
-    """Days since 1970-01-01 (the contract's date encoding)."""
-    return (date - EPOCH).days

@@ -34,7 +34,7 @@ from graftwise.registry.arrays import (
     open_arrays,
     open_truth,
 )
-from graftwise.registry.records import ALL_LOCI, EPOCH, LOCI, REQUIRED_LOCI, DonorRecord
+from graftwise.registry.records import ALL_LOCI, LOCI, REQUIRED_LOCI, DonorRecord
 from graftwise.registry.store import DONOR_SCHEMA, DuckDBStore, RegistryStore, row_to_record
 from graftwise.registry.typing_check import TypingValidator
 
@@ -185,7 +185,8 @@ class Registry:
             populations=populations,
             extra={"generator": _config_json(config)},
         )
-        return reg
+        reg.close()  # hand back a read-only registry, like open(), so searches can share it
+        return cls.open(folder)
 
     def _commit_arrays(
         self,
@@ -230,8 +231,13 @@ class Registry:
         loci = ALL_LOCI
         builder = ArraysBuilder(self.path, n, loci)
         try:
+            start = 0
             for batch in self.store.scan(DONOR_SCHEMA.names):
                 size = batch.num_rows
+                rows = _numpy(batch.column("row"))
+                if not np.array_equal(rows, np.arange(start, start + size)):
+                    raise RegistryFormatError(f"store rows are not in order at row {start}", field="row")
+                start += size
                 hla = {
                     locus: np.stack(
                         [
@@ -453,7 +459,3 @@ def _config_json(config: gen.GeneratorConfig) -> dict[str, Any]:
         "reference_date": config.reference_date.isoformat(),
         "chunk": gen.CHUNK,
     }
-
-
-def days_to_date(days: int) -> dt.date:
-    return EPOCH + dt.timedelta(days=days)

@@ -149,7 +149,7 @@ class RegistryStore(ABC):
 
     @abstractmethod
     def scan(self, columns: Sequence[str], batch_rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
-        """Every donor in row order, ``columns`` only, in batches."""
+        """Every donor in row order, ``columns`` only, in batches (``row`` must be among the columns)."""
 
     @abstractmethod
     def ids_not_in(self, donor_ids: Sequence[str], registry: str | None, donor_type: int | None) -> list[str]:
@@ -177,10 +177,6 @@ class RegistryStore(ABC):
     def imports(self) -> pa.Table: ...
 
     @abstractmethod
-    def counts(self, by: Sequence[str]) -> pa.Table:
-        """Donor counts grouped by the given columns of ``DONOR_SCHEMA``."""
-
-    @abstractmethod
     @contextmanager
     def transaction(self) -> Iterator[None]: ...
 
@@ -202,37 +198,45 @@ class DuckDBStore(RegistryStore):
         if read_only and not path.is_file():
             raise StoreError(f"{path} does not exist; not a registry", field=str(path))
         self.path = path
-        self.con = duckdb.connect(str(path), read_only=read_only)
-        self.con.execute("SET enable_progress_bar = false")
-        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open {path} {'read-only' if read_only else 'for writing'}: {exc} (an import holds it for "
+                "writing, or this process already opened it the other way)",
+                field=str(path),
+            ) from None
+        self.con.execute("SET enable_progress_bar = false").fetchall()
+        self.con.execute(f"SET memory_limit = '{memory_limit}'").fetchall()
         if not read_only:
-            self.con.execute(_create("donors", DONOR_SCHEMA))
-            self.con.execute(_create("donor_import_failures", FAILURE_SCHEMA))
-            self.con.execute(_create("donor_history", HISTORY_SCHEMA))
-            self.con.execute(f"CREATE TABLE IF NOT EXISTS imports ({_IMPORT_COLUMNS})")
-            self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            self.con.execute(_create("donors", DONOR_SCHEMA)).fetchall()
+            self.con.execute(_create("donor_import_failures", FAILURE_SCHEMA)).fetchall()
+            self.con.execute(_create("donor_history", HISTORY_SCHEMA)).fetchall()
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS imports ({_IMPORT_COLUMNS})").fetchall()
+            self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)").fetchall()
 
     def get_meta(self, key: str) -> str | None:
-        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return None if row is None else str(row[0])
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return str(row[0][0]) if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value]).fetchall()
 
     def donor_count(self) -> int:
-        row = self.con.execute("SELECT count(*) FROM donors").fetchone()
-        return int(row[0]) if row else 0
+        row = self.con.execute("SELECT count(*) FROM donors").fetchall()
+        return int(row[0][0])
 
     def append_donors(self, table: pa.Table) -> None:
         incoming = table.select(DONOR_SCHEMA.names)  # noqa: F841 - read by DuckDB's replacement scan
-        self.con.execute("INSERT INTO donors SELECT * FROM incoming")
+        self.con.execute("INSERT INTO donors SELECT * FROM incoming").fetchall()
 
     def replace_donors(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
         incoming = table.select(DONOR_SCHEMA.names)  # noqa: F841
-        self.con.execute("DELETE FROM donors WHERE row IN (SELECT row FROM incoming)")
-        self.con.execute("INSERT INTO donors SELECT * FROM incoming")
+        # UPDATE in place keeps the physical order equal to the row order, so scans need no sort.
+        sets = ", ".join(f"{name} = incoming.{name}" for name in DONOR_SCHEMA.names if name != "row")
+        self.con.execute(f"UPDATE donors SET {sets} FROM incoming WHERE donors.row = incoming.row").fetchall()
 
     def lookup(self, donor_ids: Sequence[str]) -> pa.Table:
         wanted = pa.table({"donor_id": pa.array(list(donor_ids), pa.string())})  # noqa: F841
@@ -248,7 +252,9 @@ class DuckDBStore(RegistryStore):
         unknown = [c for c in columns if c not in DONOR_SCHEMA.names]
         if unknown:
             raise StoreError(f"unknown donor column {unknown[0]!r}", field="columns")
-        reader = _reader(self.con.sql(f"SELECT {', '.join(columns)} FROM donors ORDER BY row"), batch_rows)
+        # Rows are appended in order and updated in place, and DuckDB keeps insertion order, so no ORDER BY (a sort
+        # of tens of millions of wide rows would spill); the caller checks the order through the row column.
+        reader = _reader(self.con.sql(f"SELECT {', '.join(columns)} FROM donors"), batch_rows)
         yield from reader
 
     def ids_not_in(self, donor_ids: Sequence[str], registry: str | None, donor_type: int | None) -> list[str]:
@@ -264,13 +270,13 @@ class DuckDBStore(RegistryStore):
         return [r[0] for r in self.con.execute(sql + " ORDER BY d.donor_id", params).fetchall()]
 
     def start_import(self, file: str, digest: str, mode: str, uploaded_at: dt.datetime) -> int:
-        row = self.con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()
-        import_id = int(row[0]) if row else 1
+        row = self.con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()
+        import_id = int(row[0][0])
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self.con.execute(
             "INSERT INTO imports (import_id, file, sha256, mode, uploaded_at, started_at) VALUES (?, ?, ?, ?, ?, ?)",
             [import_id, file, digest, mode, uploaded_at, now],
-        )
+        ).fetchall()
         return import_id
 
     def finish_import(self, import_id: int, summary: dict[str, Any]) -> None:
@@ -280,17 +286,17 @@ class DuckDBStore(RegistryStore):
         self.con.execute(
             f"UPDATE imports SET finished_at = ?, {sets} WHERE import_id = ?",
             [now, *(summary.get(k) for k in keys), import_id],
-        )
+        ).fetchall()
 
     def add_failures(self, table: pa.Table) -> None:
         if table.num_rows:
             incoming = table.select(FAILURE_SCHEMA.names)  # noqa: F841
-            self.con.execute("INSERT INTO donor_import_failures SELECT * FROM incoming")
+            self.con.execute("INSERT INTO donor_import_failures SELECT * FROM incoming").fetchall()
 
     def add_history(self, table: pa.Table) -> None:
         if table.num_rows:
             incoming = table.select(HISTORY_SCHEMA.names)  # noqa: F841
-            self.con.execute("INSERT INTO donor_history SELECT * FROM incoming")
+            self.con.execute("INSERT INTO donor_history SELECT * FROM incoming").fetchall()
 
     def failures(self, import_id: int | None = None) -> pa.Table:
         if import_id is None:
@@ -307,22 +313,15 @@ class DuckDBStore(RegistryStore):
     def imports(self) -> pa.Table:
         return _table(self.con.sql("SELECT * FROM imports ORDER BY import_id"))
 
-    def counts(self, by: Sequence[str]) -> pa.Table:
-        unknown = [c for c in by if c not in DONOR_SCHEMA.names]
-        if unknown:
-            raise StoreError(f"unknown donor column {unknown[0]!r}", field="by")
-        cols = ", ".join(by)
-        return _table(self.con.sql(f"SELECT {cols}, count(*) AS n FROM donors GROUP BY {cols} ORDER BY {cols}"))
-
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
+        self.con.execute("BEGIN TRANSACTION").fetchall()
         try:
             yield
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self.con.execute("ROLLBACK").fetchall()
             raise
-        self.con.execute("COMMIT")
+        self.con.execute("COMMIT").fetchall()
 
     def close(self) -> None:
         self.con.close()

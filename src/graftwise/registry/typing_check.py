@@ -42,11 +42,12 @@ class TypingCheck:
 
 def normalise_dna(locus: str, raw: str) -> str:
     """Write a DNA typing with its locus on every allele: ``01:01`` / ``*01:01`` / ``HLA-A*01:01`` → ``A*01:01``;
-    ``01:01/01:02`` → ``A*01:01/A*01:02``."""
+    ``01:01/01:02`` → ``A*01:01/A*01:02``. A serological antigen name (``A31``) is kept as it is, so a locus typed
+    at DNA level at one position and serologically at the other can be written in the DNA fields."""
     parts = []
     for part in raw.strip().split("/"):
         p = part.strip().removeprefix("HLA-")
-        if "*" not in p:
+        if "*" not in p and p[:1].isdigit():
             p = f"{locus}*{p}"
         elif p.startswith("*"):
             p = locus + p

@@ -1,0 +1,993 @@
+"""Donor import that loses nothing (matching.md §10; issue 3 §2), and export in the same format.
+
+File formats. JSON: ``{"update_mode": "full" | "diff" | "check", "donors": [ … ]}`` with the donor fields of
+matching.md §10.1 (``record_id``, ``change_type``, ``donor_type``, ``registry``, ``ethnicity``, ``hla``) plus the
+record attributes of :data:`ATTRIBUTES`. CSV: one donor per line, the same fields as columns, HLA as
+``hla.<LOCUS>.<dna|ser>.<field1|field2>`` columns; an empty cell is null.
+
+Behaviour (matching.md §10.2):
+
+* every record is validated, HLA included (against the registry's release, through a cache of distinct typing
+  strings); an invalid record never aborts the file; each problem is one row of ``donor_import_failures``
+  (file, record id, property, error code, message);
+* a donor whose HLA is invalid is stored, flagged ``hla_invalid`` with the errors, excluded from search and reported;
+* ``N`` for an existing donor and ``U``/``D`` for a missing one fail with no change; ``NU`` creates or updates;
+  ``D`` marks the donor unavailable and keeps the record and its history (never a hard delete);
+* an update older than the donor's last applied one (by upload time) is skipped and logged;
+* identical content is not a change, so re-importing a file changes nothing;
+* ``full`` is refused on a non-empty registry unless ``allow_full`` (the admin override): it makes the store equal
+  to the file, marking donors absent from the file unavailable (never deleting them); ``check`` compares and changes
+  nothing.
+
+After a change the search arrays are rebuilt as a new generation, so imported donors are never left unindexed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from operator import itemgetter
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import numpy as np
+import orjson
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from graftwise.errors import ValidationError
+from graftwise.hla import Nomenclature
+from graftwise.registry.records import (
+    ABO,
+    ADULT_FIELDS,
+    ALL_LOCI,
+    CORD_FIELDS,
+    LIMITS,
+    REQUIRED_LOCI,
+    DonorRecord,
+    DonorType,
+    Serostatus,
+    Sex,
+    Status,
+    donor_id_problem,
+    type_field_problems,
+)
+from graftwise.registry.registry import Registry
+from graftwise.registry.store import (
+    DONOR_SCHEMA,
+    FAILURE_SCHEMA,
+    HISTORY_SCHEMA,
+    row_to_record,
+)
+from graftwise.registry.typing_check import TypingValidator, normalise_dna, normalise_serology
+
+Mode = Literal["full", "diff", "check"]
+Severity = Literal["error", "warning", "skipped"]
+Progress = Callable[[int], None]
+
+# ---- the file's donor fields -------------------------------------------------------------------------------------
+
+ATTRIBUTES: tuple[str, ...] = (
+    "sex",
+    "birth_date",
+    "abo",
+    "rh",
+    "cmv",
+    "status",
+    "status_date",
+    "weight_kg",
+    "parity",
+    "tnc",
+    "cd34",
+    "volume_ml",
+    "collection_date",
+)
+"""Record attributes beside the matching.md §10.1 fields; each may be absent or null."""
+REQUIRED: tuple[str, ...] = ("record_id", "change_type", "donor_type", "registry", "ethnicity")
+"""Required properties (``registry`` and ``ethnicity`` may be null; matching.md §10.1)."""
+PROPERTIES = frozenset((*REQUIRED, "hla", *ATTRIBUTES))
+CSV_COLUMNS: tuple[str, ...] = (
+    *REQUIRED,
+    *ATTRIBUTES,
+    *(f"hla.{locus}.{kind}.field{i}" for locus in ALL_LOCI for kind in ("dna", "ser") for i in (1, 2)),
+)
+
+_CHANGE_TYPES = frozenset({"N", "U", "D", "NU"})
+_DONOR_TYPES = {"D": DonorType.ADULT, "C": DonorType.CORD, "B": DonorType.CORD}
+"""``D`` adult donor, ``C`` cord blood unit, ``B`` banked (stored as a cord unit)."""
+_SEX = {"F": Sex.FEMALE, "M": Sex.MALE}
+_ABO = {"O": ABO.O, "A": ABO.A, "B": ABO.B, "AB": ABO.AB}
+_RH = {"+": Serostatus.POSITIVE, "-": Serostatus.NEGATIVE}
+_CMV = {"P": Serostatus.POSITIVE, "N": Serostatus.NEGATIVE}
+_STATUS = {"available": Status.AVAILABLE, "reserved": Status.RESERVED, "unavailable": Status.UNAVAILABLE}
+_CODES: dict[str, dict[str, Any]] = {"sex": _SEX, "abo": _ABO, "rh": _RH, "cmv": _CMV, "status": _STATUS}
+_DATES = frozenset({"birth_date", "status_date", "collection_date"})
+_INTEGERS = frozenset({"parity"})
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MAX_TEXT = 200
+
+_NEW_ROW: dict[str, Any] = {
+    **dict.fromkeys(DONOR_SCHEMA.names),
+    "sex": int(Sex.UNKNOWN),
+    "abo": int(ABO.UNKNOWN),
+    "rh": int(Serostatus.UNKNOWN),
+    "cmv": int(Serostatus.UNKNOWN),
+    "status": int(Status.AVAILABLE),
+    "hla_invalid": False,
+}
+"""A new donor's row before the record's fields are applied."""
+_UNTYPED = dict.fromkeys(f"hla_{locus}_{pos}" for locus in ALL_LOCI for pos in (1, 2))
+
+
+# ---- the report ---------------------------------------------------------------------------------------------------
+
+
+class ImportFailure(BaseModel):
+    """One row of ``donor_import_failures``. ``record`` is the record's 1-based position in the file (CSV: line)."""
+
+    record_id: str | None
+    record: int | None
+    property: str | None
+    error_code: str
+    message: str
+    severity: Severity = "error"
+
+
+class CheckResult(BaseModel):
+    """``check`` mode: donors of the file absent from the store, and stored donors whose fields differ."""
+
+    absent: list[str]
+    differing: dict[str, list[str]]
+
+
+class ImportReport(BaseModel):
+    """The result summary of one file (matching.md §10.2 item 1)."""
+
+    import_id: int | None
+    file: str
+    mode: Mode
+    records: int
+    new: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    hla_invalid: int = 0
+    generation: int
+    seconds: float = 0.0
+    failures: list[ImportFailure] = Field(default_factory=list)
+    check: CheckResult | None = None
+
+
+# ---- reading files ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Parsed:
+    mode: str | None
+    records: Iterable[_Raw]
+    """(position, raw record or None when unreadable, failures found while reading), read lazily."""
+    file_failures: list[ImportFailure]
+
+
+_Raw = tuple[int, dict[str, Any] | None, list[ImportFailure]]
+
+
+def _file_failure(code: str, message: str, prop: str | None = None) -> ImportFailure:
+    return ImportFailure(record_id=None, record=None, property=prop, error_code=code, message=message)
+
+
+def _read_json(data: bytes) -> _Parsed:
+    try:
+        doc = orjson.loads(data)
+    except json.JSONDecodeError as exc:
+        return _salvage_json(data.decode("utf-8", errors="replace"), exc)
+    if not isinstance(doc, dict) or not isinstance(doc.get("donors"), list):
+        return _Parsed(None, [], [_file_failure("bad_file", 'expected an object {"update_mode": …, "donors": [ … ]}')])
+    unknown = sorted(set(doc) - {"update_mode", "donors"})
+    failures = [_file_failure("unknown_property", f"unknown top-level property {k!r}", k) for k in unknown]
+    if failures:
+        return _Parsed(None, [], failures)
+    mode = doc.get("update_mode")
+    return _Parsed(mode if isinstance(mode, str) else None, _json_records(doc.pop("donors")), [])
+
+
+def _json_records(donors: list[Any]) -> Iterator[_Raw]:
+    for i in range(len(donors)):
+        d = donors[i]
+        donors[i] = None  # release each parsed donor once it is handed on: memory falls as the import proceeds
+        yield i + 1, d if isinstance(d, dict) else None, _not_object(i + 1, d)
+
+
+def _not_object(i: int, value: Any) -> list[ImportFailure]:
+    if isinstance(value, dict):
+        return []
+    return [
+        ImportFailure(
+            record_id=None, record=i, property=None, error_code="bad_record", message="a donor must be a JSON object"
+        )
+    ]
+
+
+def _salvage_json(text: str, exc: json.JSONDecodeError) -> _Parsed:
+    """A truncated or damaged file: keep every complete donor object before the damage, report the rest."""
+    where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+    m = re.search(r'"donors"\s*:\s*\[', text)
+    if m is None:
+        return _Parsed(None, [], [_file_failure("bad_json", f"not valid JSON ({where})")])
+    mode_match = re.search(r'"update_mode"\s*:\s*"(\w+)"', text[: m.start()])
+    decoder = json.JSONDecoder()
+    pos = m.end()
+    records: list[_Raw] = []
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            break
+        records.append(
+            (len(records) + 1, value if isinstance(value, dict) else None, _not_object(len(records) + 1, value))
+        )
+    failure = _file_failure(
+        "truncated_file",
+        f"not valid JSON ({where}); the {len(records)} complete donor records before that point were read, "
+        "anything after it was not",
+    )
+    return _Parsed(mode_match.group(1) if mode_match else None, records, [failure])
+
+
+def _read_csv(fh: TextIO) -> _Parsed:
+    reader = csv.reader(fh)
+    header = next(reader, None)
+    if header is None:
+        return _Parsed(None, [], [_file_failure("empty_file", "the file is empty")])
+    header = [h.strip() for h in header]
+    problems = [_file_failure("unknown_property", f"unknown column {h!r}", h) for h in header if h not in CSV_COLUMNS]
+    problems += [
+        _file_failure("missing_column", f"required column {c!r} is missing", c) for c in REQUIRED if c not in header
+    ]
+    dupes = {h for h in header if header.count(h) > 1}
+    problems += [_file_failure("duplicate_column", f"column {h!r} appears more than once", h) for h in sorted(dupes)]
+    if problems:
+        return _Parsed(None, [], problems)
+    return _Parsed(None, _csv_records(reader, header), [])
+
+
+def _csv_records(reader: Any, header: list[str]) -> Iterator[_Raw]:
+    plain = [(i, name) for i, name in enumerate(header) if not name.startswith("hla.")]
+    absent = len(header)  # each row gets one extra empty cell, so a locus without a column reads it
+    loci: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        if name.startswith("hla."):
+            _, locus, rest = name.split(".", 2)
+            loci.setdefault(locus, [absent] * 4)[_CSV_CELLS.index(rest)] = i
+    getters = [(locus, itemgetter(*idx)) for locus, idx in loci.items()]
+    for row in reader:
+        line = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != len(header):
+            failure = ImportFailure(
+                record_id=row[0] if row else None,
+                record=line,
+                property=None,
+                error_code="field_count",
+                message=f"expected {len(header)} fields, found {len(row)} (truncated or malformed line)",
+            )
+            yield line, None, [failure]
+            continue
+        out: dict[str, Any] = {name: row[i].strip() or None for i, name in plain}
+        if getters:
+            row.append("")
+            hla: dict[str, Any] = {}
+            for locus, getter in getters:
+                cells = getter(row)
+                if any(cells):
+                    hla[locus] = cells  # a tuple: the checker caches on it and builds the locus object once
+            out["hla"] = hla
+        yield line, out, []
+
+
+_CSV_CELLS = ("dna.field1", "dna.field2", "ser.field1", "ser.field2")
+
+
+def _csv_locus_object(cells: tuple[str, str, str, str]) -> dict[str, Any]:
+    """The JSON locus object of one CSV locus's cells (dna field1, dna field2, ser field1, ser field2)."""
+    out: dict[str, Any] = {}
+    for kind, pair in (("dna", cells[:2]), ("ser", cells[2:])):
+        part = {k: v.strip() for k, v in zip(("field1", "field2"), pair, strict=True) if v.strip()}
+        if part:
+            out[kind] = part
+    return out
+
+
+# ---- validating one record ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Valid:
+    position: int
+    record_id: str
+    change_type: str
+    fields: dict[str, Any]
+    """``DONOR_SCHEMA`` columns the record sets (a JSON record leaves absent attributes as they are stored)."""
+
+
+class _Checker:
+    """Validates raw records; distinct dates and typing strings are checked once (caches)."""
+
+    def __init__(self, typings: TypingValidator, today: dt.date, from_csv: bool) -> None:
+        self.typings = typings
+        self.today = today
+        self.from_csv = from_csv
+        self._dates: dict[str, dt.date | str] = {}
+        self._loci: dict[tuple[str, Any], tuple[tuple[str, str] | None, tuple[_Problem, ...]]] = {}
+        self._values: dict[tuple[str, type, Any], tuple[Any, str | None]] = {}
+
+    def record(self, pos: int, raw: dict[str, Any]) -> tuple[_Valid | None, list[ImportFailure]]:
+        rid_value = raw.get("record_id")
+        rid = rid_value if isinstance(rid_value, str) else None
+        out: list[ImportFailure] = []
+
+        def fail(prop: str | None, code: str, message: str, severity: Severity = "error") -> None:
+            out.append(
+                ImportFailure(
+                    record_id=rid, record=pos, property=prop, error_code=code, message=message, severity=severity
+                )
+            )
+
+        extra = raw.keys() - PROPERTIES
+        for key in sorted(extra):
+            fail(key, "unknown_property", f"unknown property {key!r}")
+        for key in REQUIRED:
+            if key not in raw or (raw[key] is None and key in ("record_id", "change_type", "donor_type")):
+                fail(key, "missing_property", f"{key} is required")
+        if out:
+            return None, out
+        problem = donor_id_problem(rid_value) if isinstance(rid_value, str) else "record_id must be text"
+        if problem:
+            fail("record_id", "invalid_value", problem)
+        change_type, donor_type = raw["change_type"], raw["donor_type"]
+        if change_type not in _CHANGE_TYPES:
+            fail("change_type", "invalid_value", f"{change_type!r} is not one of N, U, D, NU")
+        if donor_type not in _DONOR_TYPES:
+            fail("donor_type", "invalid_value", f"{donor_type!r} is not one of D (adult), C (cord), B (banked)")
+        fields: dict[str, Any] = {}
+        for key, column in (("registry", "registry"), ("ethnicity", "population")):
+            value = raw[key]
+            if value is not None and (not isinstance(value, str) or not 0 < len(value) <= _MAX_TEXT):
+                fail(key, "invalid_value", f"{key} must be null or text of 1 to {_MAX_TEXT} characters")
+            fields[column] = value
+        if out:
+            return None, out
+        assert isinstance(rid_value, str)
+        if change_type == "D":
+            return _Valid(pos, rid_value, change_type, {}), out
+        kind = _DONOR_TYPES[donor_type]
+        fields["donor_type"] = int(kind)
+        cache = self._values
+        for name in ATTRIBUTES:
+            if name in raw:
+                given = raw[name]
+                try:
+                    found = cache.get((name, type(given), given))
+                except TypeError:  # unhashable: never cached, always invalid
+                    found = None
+                value, message = found if found is not None else self._cached_attribute(name, given)
+                if message:
+                    fail(name, "invalid_value", message)
+                fields[name] = value
+        foreign = [k for k in (CORD_FIELDS if kind is DonorType.ADULT else ADULT_FIELDS) if fields.get(k) is not None]
+        if foreign:
+            for name, message in type_field_problems(kind, foreign):
+                fail(name, "wrong_donor_type", message)
+        hla = raw.get("hla")
+        if hla is None:
+            fail("hla", "missing_property", "hla is required (A, B and DRB1)")
+        elif not isinstance(hla, dict):
+            fail("hla", "invalid_value", "hla must be an object keyed by locus")
+        if out and any(f.severity == "error" for f in out):
+            return None, out
+        assert isinstance(hla, dict)
+        schema_ok = self._hla_fields(hla, fields, fail)
+        if not schema_ok:
+            return None, out
+        return _Valid(pos, rid_value, change_type, fields), out
+
+    def _cached_attribute(self, name: str, value: Any) -> tuple[Any, str | None]:
+        try:
+            key = (name, type(value), value)
+            found = self._values.get(key)
+        except TypeError:  # an unhashable value (list, object) is simply invalid
+            return self._attribute(name, value)
+        if found is None:
+            found = self._values[key] = self._attribute(name, value)
+        return found
+
+    def _attribute(self, name: str, value: Any) -> tuple[Any, str | None]:
+        if value is None:
+            return None, None
+        codes = _CODES.get(name)
+        if codes is not None:
+            if value not in codes:
+                return None, f"{value!r} is not one of {', '.join(codes)}"
+            return int(codes[value]), None
+        if name in _DATES:
+            return self._date(name, value)
+        return self._number(name, value)
+
+    def _date(self, name: str, value: Any) -> tuple[Any, str | None]:
+        if not isinstance(value, str):
+            return None, "expected a date as YYYY-MM-DD"
+        found = self._dates.get(value)
+        if found is None:
+            found = self._dates[value] = _parse_date(value)
+        if isinstance(found, str):
+            return None, found
+        if found > self.today:
+            return None, f"{value} is in the future (upload date {self.today})"
+        return found, None
+
+    def _number(self, name: str, value: Any) -> tuple[Any, str | None]:
+        integer = name in _INTEGERS
+        if isinstance(value, str) and self.from_csv:
+            try:
+                value = int(value) if integer else float(value)
+            except ValueError:
+                return None, f"{value!r} is not {'an integer' if integer else 'a number'}"
+        if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
+            return None, f"expected {'an integer' if integer else 'a number'}"
+        low, high = LIMITS[name]
+        if not low <= value <= high:
+            return None, f"{value} is outside the plausible range {low:g} to {high:g}"
+        return (value if integer else float(np.float32(value))), None
+
+    def _hla_fields(self, hla: dict[str, Any], fields: dict[str, Any], fail: Callable[..., None]) -> bool:
+        """Put the record's typings (and their verdicts) into ``fields``; False when the HLA object is malformed."""
+        ok = True
+        typed: dict[str, tuple[str, str]] = {}
+        errors: list[str] = []
+        for locus, given in hla.items():
+            # A CSV locus is a tuple of its cells; a JSON locus object is small, so its repr is a cheap exact key.
+            csv_cells = type(given) is tuple  # JSON never yields tuples
+            key = (locus, given if csv_cells else repr(given))
+            outcome = self._loci.get(key)
+            if outcome is None:
+                outcome = self._loci[key] = self._locus(locus, _csv_locus_object(given) if csv_cells else given)
+            pair, problems = outcome
+            for prop, code, message, severity in problems:
+                fail(prop, code, message, severity)
+                if severity == "error":
+                    if pair is None:
+                        ok = False
+                    else:
+                        errors.append(message)
+            if pair is not None:
+                typed[locus] = pair
+        for locus in REQUIRED_LOCI:
+            if locus not in typed and locus not in hla:
+                fail(f"hla.{locus}", "missing_locus", f"HLA-{locus} is required")
+                ok = False
+        fields.update(_UNTYPED)
+        for locus, (first_text, second_text) in typed.items():
+            fields[f"hla_{locus}_1"] = first_text
+            fields[f"hla_{locus}_2"] = second_text
+        fields["hla_invalid"] = bool(errors)
+        fields["hla_errors"] = "; ".join(errors) or None
+        return ok
+
+    def _locus(self, locus: str, given: Any) -> tuple[tuple[str, str] | None, tuple[_Problem, ...]]:
+        """One locus object → its two typing strings (None when malformed) and its problems."""
+        if locus not in ALL_LOCI:
+            return None, (
+                (f"hla.{locus}", "unknown_locus", f"unknown locus; expected one of {', '.join(ALL_LOCI)}", "error"),
+            )
+        pairs = _locus_pairs(given)
+        if isinstance(pairs, str):
+            return None, ((f"hla.{locus}", "invalid_value", pairs, "error"),)
+        dna, ser = pairs
+        if locus == "DPB1" and any(ser):
+            return None, (("hla.DPB1.ser", "dpb1_serology", "DPB1 has DNA typing only", "error"),)
+        kind, (first, second) = ("dna", dna) if any(dna) else ("ser", ser)
+        if not first:
+            if not second:
+                return None, ((f"hla.{locus}", "missing_locus", f"HLA-{locus} has no typing", "error"),)
+            return None, (
+                (f"hla.{locus}.{kind}.field1", "field1_empty", "field1 is empty while field2 is typed", "error"),
+            )
+        texts: list[str] = []
+        problems: list[_Problem] = []
+        for i, raw in enumerate((first, second or first), start=1):
+            text = normalise_dna(locus, raw) if kind == "dna" else normalise_serology(locus, raw)
+            verdict = self.typings.check(locus, text)
+            prop = f"hla.{locus}.{kind}.field{i}"
+            problems += [(prop, code, message, "error") for code, message in verdict.errors]
+            problems += [(prop, "hla_warning", warning, "warning") for warning in verdict.warnings]
+            texts.append(text)
+        return (texts[0], texts[1]), tuple(problems)
+
+
+_Problem = tuple[str, str, str, Severity]
+
+
+def _parse_date(value: str) -> dt.date | str:
+    if not _ISO_DATE.match(value):
+        return f"{value!r} is not a date as YYYY-MM-DD"
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return f"{value!r} is not a calendar date"
+
+
+def _locus_pairs(given: Any) -> tuple[tuple[str | None, str | None], tuple[str | None, str | None]] | str:
+    """(dna pair, ser pair) of one locus object, or the reason it is malformed."""
+    if not isinstance(given, dict) or set(given) - {"dna", "ser"}:
+        return "expected an object with 'dna' and/or 'ser'"
+    pairs = []
+    for kind in ("dna", "ser"):
+        part = given.get(kind)
+        if part is None:
+            pairs.append((None, None))
+            continue
+        if not isinstance(part, dict) or set(part) - {"field1", "field2"}:
+            return f"{kind}: expected an object with 'field1' and/or 'field2'"
+        values = (part.get("field1") or None, part.get("field2") or None)
+        if any(v is not None and not isinstance(v, str) for v in values):
+            return f"{kind}: typings must be text"
+        pairs.append(values)
+    return pairs[0], pairs[1]
+
+
+# ---- applying a file ----------------------------------------------------------------------------------------------
+
+_COMPARED = [n for n in DONOR_SCHEMA.names if n not in ("row", "updated_at", "import_id")]
+
+
+BATCH = 65536
+"""Records validated and applied at a time: memory stays bounded by the batch, not the file."""
+
+
+def import_donors(
+    registry: Registry,
+    file: Path,
+    nom: Nomenclature,
+    *,
+    mode: str | None = None,
+    allow_full: bool = False,
+    uploaded_at: dt.datetime | None = None,
+    progress: Progress = lambda _: None,
+) -> ImportReport:
+    """Import one donor file into ``registry`` (see the module docstring for the rules)."""
+    started = time.perf_counter()
+    if not file.is_file():
+        raise ValidationError(f"{file} does not exist", field="file")
+    suffix = file.suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise ValidationError(f"{file}: expected a .json or .csv file", field="file")
+    if nom.release != registry.release:
+        raise ValidationError(
+            f"the registry validates typings against release {registry.release}, not {nom.release}", field="release"
+        )
+    digest = _sha256(file)
+    with ExitStack() as stack:
+        if suffix == ".json":
+            parsed = _read_json(file.read_bytes())
+        else:
+            parsed = _read_csv(stack.enter_context(file.open(encoding="utf-8", errors="replace", newline="")))
+        chosen = _mode(file, mode, parsed.mode)
+        store = registry.store
+        if chosen == "full" and store.donor_count() > 0 and not allow_full:
+            raise ValidationError(
+                "full mode replaces the store and is refused on a registry that already holds donors; use diff mode, "
+                "or the admin override (allow_full) when the service is not live",
+                field="mode",
+            )
+        uploaded = uploaded_at or dt.datetime.fromtimestamp(file.stat().st_mtime, dt.UTC).replace(tzinfo=None)
+        typings = TypingValidator(nom)
+        checker = _Checker(typings, uploaded.date(), from_csv=suffix == ".csv")
+        report = ImportReport(
+            import_id=None, file=str(file), mode=chosen, records=0, generation=registry.arrays.generation
+        )
+        applier = _Applier(registry, report, list(parsed.file_failures), uploaded, chosen)
+        if chosen != "check":
+            stack.enter_context(store.transaction())
+            applier.begin(file.name, digest)
+        seen: dict[str, int] = {}
+        for batch in _batches(parsed.records, BATCH):
+            valid = []
+            for pos, raw, read_failures in batch:
+                applier.failures += read_failures
+                item, found = (None, []) if raw is None else checker.record(pos, raw)
+                applier.failures += found
+                if item is not None and item.record_id in seen:
+                    applier.failures.append(
+                        ImportFailure(
+                            record_id=item.record_id,
+                            record=pos,
+                            property="record_id",
+                            error_code="duplicate_record",
+                            message=f"record_id already used by record {seen[item.record_id]} of this file",
+                        )
+                    )
+                    item = None
+                if item is None:
+                    report.failed += 1
+                    continue
+                seen[item.record_id] = pos
+                report.hla_invalid += bool(item.fields.get("hla_invalid"))
+                valid.append(item)
+            report.records += len(batch)
+            applier.batch(valid)
+            progress(len(batch))
+        if chosen != "check":
+            applier.end(list(seen))
+    if chosen != "check":
+        applier.publish(typings)
+    report.failures = applier.failures
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _sha256(file: Path) -> str:
+    h = hashlib.sha256()
+    with file.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _mode(file: Path, asked: str | None, written: str | None) -> Mode:
+    for value, field in ((written, "update_mode"), (asked, "mode")):
+        if value is not None and value not in ("full", "diff", "check"):
+            raise ValidationError(f"{file}: {field} {value!r} must be full, diff or check", field=field)
+    if asked is not None and written is not None and asked not in (written, "check"):
+        raise ValidationError(f"{file} says update_mode {written!r} but mode {asked!r} was asked", field="mode")
+    chosen = asked or written or "diff"
+    assert chosen in ("full", "diff", "check")
+    return chosen  # type: ignore[return-value]
+
+
+def _batches(records: Iterable[_Raw], size: int) -> Iterator[list[_Raw]]:
+    batch: list[_Raw] = []
+    for item in records:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _Applier:
+    """Applies validated records batch by batch inside one store transaction (or only compares, in check mode)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        report: ImportReport,
+        failures: list[ImportFailure],
+        uploaded: dt.datetime,
+        mode: Mode,
+    ) -> None:
+        self.registry = registry
+        self.store = registry.store
+        self.report = report
+        self.failures = failures
+        self.uploaded = uploaded
+        self.mode = mode
+        self.import_id = 0
+        self.stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.next_row = self.store.donor_count()
+        self.changed = False
+        if mode == "check":
+            report.check = CheckResult(absent=[], differing={})
+
+    def _fail(self, v: _Valid, prop: str, code: str, message: str, severity: Severity = "error") -> None:
+        self.failures.append(
+            ImportFailure(
+                record_id=v.record_id,
+                record=v.position,
+                property=prop,
+                error_code=code,
+                message=message,
+                severity=severity,
+            )
+        )
+
+    def _target(self, v: _Valid, old: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The donor's row as this record would leave it (None, with a failure, when it cannot be applied)."""
+        fields = dict(v.fields)
+        if v.change_type == "D":
+            if old is None:
+                return None
+            fields = {"status": int(Status.UNAVAILABLE)}
+            if old["status"] != int(Status.UNAVAILABLE):
+                fields["status_date"] = self.uploaded.date()
+        elif old is not None and fields.get("status", old["status"]) != old["status"]:
+            fields.setdefault("status_date", self.uploaded.date())
+        row = {**(old if old is not None else _NEW_ROW), **fields, "donor_id": v.record_id}
+        if row["status"] is None:
+            row["status"] = int(Status.AVAILABLE)
+        if old is None or v.change_type == "D":
+            return row  # a new record's fields were checked together already; a delete changes only the status
+        present = [k for k in ATTRIBUTES if row.get(k) is not None]
+        problems = type_field_problems(DonorType(row["donor_type"]), present)
+        for name, message in problems:
+            self._fail(v, name, "wrong_donor_type", message)
+        return None if problems else row
+
+    def begin(self, file: str, digest: str) -> None:
+        self.import_id = self.store.start_import(file, digest, self.mode, self.uploaded)
+        self.report.import_id = self.import_id
+
+    def batch(self, valid: list[_Valid]) -> None:
+        existing = {r["donor_id"]: r for r in self.store.lookup([v.record_id for v in valid]).to_pylist()}
+        if self.mode == "check":
+            self._check(valid, existing)
+        else:
+            self._apply(valid, existing)
+
+    def _check(self, valid: list[_Valid], existing: dict[str, dict[str, Any]]) -> None:
+        check = self.report.check
+        assert check is not None
+        for v in valid:
+            old = existing.get(v.record_id)
+            if old is None:
+                check.absent.append(v.record_id)
+                continue
+            target = self._target(v, old)
+            changed = _changed(target, old) if target is not None else []
+            if changed:
+                check.differing[v.record_id] = changed
+
+    def _apply(self, valid: list[_Valid], existing: dict[str, dict[str, Any]]) -> None:
+        report = self.report
+        new_rows: list[dict[str, Any]] = []
+        changed_rows: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
+        for v in valid:
+            ct = v.change_type
+            old = existing.get(v.record_id)
+            if self.mode == "full" and ct in ("U", "D"):
+                self._fail(v, "change_type", "not_in_full_mode", "a full-mode file holds N or NU records only")
+                report.failed += 1
+                continue
+            if ct == "N" and old is not None and self.mode != "full":
+                self._fail(v, "change_type", "already_exists", "N (new) for a donor that already exists")
+                report.failed += 1
+                continue
+            if ct in ("U", "D") and old is None:
+                self._fail(v, "change_type", "not_found", f"{ct} for a donor that does not exist")
+                report.failed += 1
+                continue
+            if old is not None and old["updated_at"] is not None and old["updated_at"] > self.uploaded:
+                self._fail(
+                    v,
+                    "change_type",
+                    "stale_update",
+                    f"uploaded {self.uploaded:%Y-%m-%d %H:%M:%S}, before the donor's last applied update "
+                    f"({old['updated_at']:%Y-%m-%d %H:%M:%S}); skipped",
+                    "skipped",
+                )
+                report.skipped += 1
+                continue
+            target = self._target(v, old)
+            if target is None:
+                report.failed += 1
+                continue
+            if old is None:
+                new_rows.append(
+                    {**target, "row": self.next_row, "updated_at": self.uploaded, "import_id": self.import_id}
+                )
+                self.next_row += 1
+                history.append(_history(self.import_id, v.record_id, "N", self.stamp, [], {}))
+                report.new += 1
+                continue
+            changed = _changed(target, old)
+            if not changed:
+                report.unchanged += 1
+                continue
+            changed_rows.append({**target, "updated_at": self.uploaded, "import_id": self.import_id})
+            previous = {k: old[k] for k in changed}
+            history.append(_history(self.import_id, v.record_id, ct, self.stamp, changed, previous))
+            if ct == "D":
+                report.deleted += 1
+            else:
+                report.updated += 1
+        self._write(new_rows, changed_rows, history)
+
+    def _write(self, new_rows: list[dict[str, Any]], changed_rows: list[dict[str, Any]], history: list[Any]) -> None:
+        self.store.append_donors(pa.Table.from_pylist(new_rows, schema=DONOR_SCHEMA))
+        self.store.replace_donors(pa.Table.from_pylist(changed_rows, schema=DONOR_SCHEMA))
+        self.store.add_history(pa.Table.from_pylist(history, schema=HISTORY_SCHEMA))
+        self.changed = self.changed or bool(new_rows or changed_rows)
+
+    def end(self, ids: list[str]) -> None:
+        """Inside the transaction: full mode retires absent donors; the failures are written."""
+        if self.mode == "full":
+            self._retire_absent(ids)
+        self.store.add_failures(_failure_table(self.import_id, Path(self.report.file).name, self.failures, self.stamp))
+
+    def publish(self, typings: TypingValidator) -> None:
+        """After the commit: rebuild the search arrays when anything changed, and close the import's history row."""
+        report = self.report
+        if self.changed:
+            self.registry.rebuild_arrays(typings)
+        report.generation = self.registry.arrays.generation
+        self.store.finish_import(
+            self.import_id,
+            {
+                "n_records": report.records,
+                "n_new": report.new,
+                "n_updated": report.updated,
+                "n_deleted": report.deleted,
+                "n_unchanged": report.unchanged,
+                "n_skipped": report.skipped,
+                "n_failed": report.failed,
+                "generation": report.generation,
+            },
+        )
+
+    def _retire_absent(self, ids: list[str]) -> None:
+        """Full mode: stored donors absent from the file become unavailable (never deleted)."""
+        changed_rows = []
+        history = []
+        absent = self.store.ids_not_in(ids, None, None)
+        for old in self.store.lookup(absent).to_pylist():
+            if old["status"] == int(Status.UNAVAILABLE):
+                continue
+            changed_rows.append(
+                {
+                    **old,
+                    "status": int(Status.UNAVAILABLE),
+                    "status_date": self.uploaded.date(),
+                    "updated_at": self.uploaded,
+                    "import_id": self.import_id,
+                }
+            )
+            previous = {"status": old["status"], "status_date": old["status_date"]}
+            history.append(
+                _history(self.import_id, old["donor_id"], "D", self.stamp, ["status", "status_date"], previous)
+            )
+            self.report.deleted += 1
+        self._write([], changed_rows, history)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return bool(np.float32(a) == np.float32(b))
+    return bool(a == b)
+
+
+def _changed(new: dict[str, Any], old: dict[str, Any]) -> list[str]:
+    return [k for k in _COMPARED if not _same(new[k], old[k])]
+
+
+def _history(
+    import_id: int, donor_id: str, change: str, stamp: dt.datetime, changed: list[str], previous: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "import_id": import_id,
+        "donor_id": donor_id,
+        "change_type": change,
+        "changed_at": stamp,
+        "changed_fields": ",".join(changed) or None,
+        "previous": json.dumps(previous, default=str) if previous else None,
+    }
+
+
+def _failure_table(import_id: int, file: str, failures: list[ImportFailure], stamp: dt.datetime) -> pa.Table:
+    rows = [
+        {
+            "import_id": import_id,
+            "file": file,
+            "record_id": f.record_id,
+            "property": f.property,
+            "error_code": f.error_code,
+            "message": f.message,
+            "severity": f.severity,
+            "failed_at": stamp,
+        }
+        for f in failures
+    ]
+    return pa.Table.from_pylist(rows, schema=FAILURE_SCHEMA)
+
+
+# ---- export -------------------------------------------------------------------------------------------------------
+
+_SEX_OUT = {v: k for k, v in _SEX.items()}
+_ABO_OUT = {v: k for k, v in _ABO.items()}
+_RH_OUT = {v: k for k, v in _RH.items()}
+_CMV_OUT = {v: k for k, v in _CMV.items()}
+_STATUS_OUT = {v: k for k, v in _STATUS.items()}
+
+
+def export_record(r: DonorRecord) -> dict[str, Any]:
+    """One record in the import format (change type N)."""
+    out: dict[str, Any] = {
+        "record_id": r.donor_id,
+        "change_type": "N",
+        "donor_type": "D" if r.donor_type is DonorType.ADULT else "C",
+        "registry": r.registry,
+        "ethnicity": r.population,
+        "sex": _SEX_OUT.get(r.sex),
+        "birth_date": r.birth_date.isoformat() if r.birth_date else None,
+        "abo": _ABO_OUT.get(r.abo),
+        "rh": _RH_OUT.get(r.rh),
+        "cmv": _CMV_OUT.get(r.cmv),
+        "status": _STATUS_OUT[r.status],
+        "status_date": r.status_date.isoformat() if r.status_date else None,
+        "weight_kg": r.weight_kg,
+        "parity": r.parity,
+        "tnc": r.tnc,
+        "cd34": r.cd34,
+        "volume_ml": r.volume_ml,
+        "collection_date": r.collection_date.isoformat() if r.collection_date else None,
+    }
+    if r.donor_type is DonorType.CORD:
+        for name in ("weight_kg", "parity"):
+            out.pop(name)
+    else:
+        for name in ("tnc", "cd34", "volume_ml", "collection_date"):
+            out.pop(name)
+    hla: dict[str, Any] = {}
+    for locus, (first, second) in r.hla.items():
+        kind = "dna" if first and "*" in first else "ser"
+        hla[locus] = {kind: {"field1": first, "field2": second}}
+    out["hla"] = hla
+    return out
+
+
+def _records(registry: Registry) -> Iterator[DonorRecord]:
+    for batch in registry.store.scan(DONOR_SCHEMA.names, batch_rows=100_000):
+        for row in batch.to_pylist():
+            yield row_to_record(row)
+
+
+def export_donors(registry: Registry, out: Path, fmt: str) -> int:
+    """Write every donor as a full-mode import file (JSON or CSV); returns the number written."""
+    n = 0
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        if fmt == "json":
+            fh.write('{"update_mode": "full", "donors": [\n')
+            for record in _records(registry):
+                fh.write((",\n" if n else "") + json.dumps(export_record(record)))
+                n += 1
+            fh.write("\n]}\n")
+            return n
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for record in _records(registry):
+            d = export_record(record)
+            flat = {k: v for k, v in d.items() if k != "hla"}
+            for locus, kinds in d["hla"].items():
+                for kind, pair in kinds.items():
+                    flat[f"hla.{locus}.{kind}.field1"] = pair["field1"]
+                    flat[f"hla.{locus}.{kind}.field2"] = pair["field2"]
+            writer.writerow(["" if flat.get(c) is None else flat[c] for c in CSV_COLUMNS])
+            n += 1
+    return n
+
+
+class IdCheckRequest(BaseModel):
+    """The companion "ID checker" request of check mode (matching.md §10.1): every id the source registry holds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registry: str | None
+    donor_type: Literal["D", "C", "B"]
+    donors: list[str]
+
+
+def check_ids(registry: Registry, request: IdCheckRequest) -> list[str]:
+    """Orphans: donors of that registry and type in the store but not in the request. Changes nothing."""
+    return registry.store.ids_not_in(request.donors, request.registry, int(_DONOR_TYPES[request.donor_type]))
