@@ -1,4 +1,4 @@
-"""The ``graftwise hla``, ``graftwise data fetch`` and ``graftwise demo`` commands."""
+"""The ``graftwise hla`` and ``graftwise data fetch`` commands."""
 
 from __future__ import annotations
 
@@ -86,13 +86,6 @@ def test_validate_and_expand_mac(runner: CliRunner) -> None:
     assert mac.stdout.strip() == "DPB1*04:01/DPB1*20:01"
 
 
-def test_demo_runs(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert "A*01:01:01G" in result.stdout
-    assert "B15/B62/B70" in result.stdout
-
-
 def _fetch_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, source: Path) -> None:
     monkeypatch.delenv("GRAFTWISE_DATA", raising=False)
     monkeypatch.setenv("GRAFTWISE_CACHE", str(tmp_path / "cache"))
@@ -146,13 +139,3 @@ def test_fetch_of_an_unknown_release_fails_clearly(
     _fetch_env(monkeypatch, tmp_path, data_root.imgthla)
     with pytest.raises(ReferenceDataError, match=r"3\.99\.0"):
         fetch_release("3.99.0", tmp_path / "cache" / "data")
-
-
-def test_demo_without_a_mac_table(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data_root: DataRoot
-) -> None:
-    (tmp_path / "imgthla").symlink_to(data_root.imgthla)
-    monkeypatch.setenv("GRAFTWISE_DATA", str(tmp_path))
-    result = runner.invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert "No NMDP multiple allele code table" in result.stdout

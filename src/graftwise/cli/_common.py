@@ -1,15 +1,18 @@
-"""Helpers shared by every CLI group: error rendering and JSON output."""
+"""Helpers shared by every CLI group: error rendering, progress bars and JSON output."""
 
 from __future__ import annotations
 
 import functools
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from graftwise.data import DataRoot
 from graftwise.errors import GraftwiseError
@@ -37,6 +40,20 @@ def _load(release: str, root: DataRoot) -> Nomenclature:
 def nomenclature(release: str) -> Nomenclature:
     """The nomenclature of ``release`` in the current data root, loaded once per process."""
     return _load(release, DataRoot.discover())
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Progress]:
+    """A progress bar on stderr, so stdout stays clean for ``--json``."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        yield progress
 
 
 def print_json(value: Any) -> None:

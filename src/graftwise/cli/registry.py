@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from graftwise.cli._common import console, err_console, print_json
+from graftwise.cli._common import console, print_json, progress_bar
 from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
 from graftwise.registry import GeneratorConfig, Registry, ResolutionMix
 from graftwise.registry.generator import DEFAULT_POPULATIONS, DEFAULT_REGISTRIES, parse_shares
 
 app = typer.Typer(help="Donor registries: generate, import, statistics, export.", no_args_is_help=True)
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Progress]:
-    """A progress bar on stderr, so stdout stays clean for ``--json``."""
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-    ) as progress:
-        yield progress
 
 
 @app.command("generate")
@@ -62,7 +45,7 @@ def generate(
         registries=parse_shares(registries, "registries"),
     )
     nom = Nomenclature.load(release)
-    with _progress("generating") as progress:
+    with progress_bar("generating") as progress:
         task = progress.add_task("donors", total=donors)
         reg = Registry.generate(out, config, nom, progress=lambda k: progress.advance(task, k))
     with reg:
@@ -91,7 +74,7 @@ def import_file(
     else:
         nom = Nomenclature.load(release)
         reg = Registry.create(registry, nom.release)
-    with reg, _progress("importing") as progress:
+    with reg, progress_bar("importing") as progress:
         task = progress.add_task("records", total=None)
         report = import_donors(
             reg, file, nom, mode=mode, allow_full=allow_full, progress=lambda k: progress.advance(task, k)

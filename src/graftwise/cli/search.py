@@ -110,19 +110,20 @@ def _print_table(result: SearchResult, p0: list[float | None] | None = None, row
         f"(filter {result.matching_seconds:.2f} s, scoring {result.scoring_seconds:.2f} s, "
         f"IMGT/HLA {result.matching_release})"
     )
-    for column in ("#", "donor", "filter", "scored", "category"):
-        table.add_column(column, no_wrap=True)
+    table.add_column("#", no_wrap=True)
+    table.add_column("donor", no_wrap=True)
+    table.add_column("scored", no_wrap=True)
+    table.add_column("category", no_wrap=True)
     if p0 is not None:
         table.add_column("P(0 mm)", no_wrap=True)
-    table.add_column("reasons", ratio=1)
+    table.add_column("why this rank", ratio=1, overflow="fold")
     by_row = {d.row: d for d in result.donors}
     donors = [by_row[r] for r in rows] if rows is not None else result.donors
     for i, d in enumerate(donors):
         predicted = [] if p0 is None else ["unrepresented" if p0[i] is None else f"{p0[i]:.3f}"]
         table.add_row(
             str(d.rank),
-            f"{d.donor_id or f'row {d.row}'} ({d.donor_type}, {d.registry or 'no registry'})",
-            f"{d.filter_match_count}/{result.filter_denominator}",
+            f"{d.donor_id or f'row {d.row}'}\n{d.donor_type}, registry {d.registry or '—'}",
             f"{d.overall.scored_match_count}/{d.overall.denominator}",
             d.overall.category.value if d.overall.category else "",
             *predicted,
