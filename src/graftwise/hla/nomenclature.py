@@ -570,6 +570,8 @@ class Nomenclature:
         costs one dictionary lookup. The first invalid typing raises its error, with ``field`` naming its index."""
         memo = self._values.setdefault((to, compat, lenient, lgx_candidates), {})
         out = list(map(memo.get, typings))
+        if None not in out:  # the common case, checked in C
+            return cast(list[str], out)
         for i, value in enumerate(out):
             if value is None:
                 typing = typings[i]
