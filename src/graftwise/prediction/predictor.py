@@ -13,13 +13,14 @@ be read at the release (``NEW``, a name not in the release) is unrepresented wha
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass, field, replace
+from functools import cached_property, partial
 
 import numpy as np
 
 from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
+from graftwise.prediction.fallback import FallbackRecord, Recovery, recover
 from graftwise.prediction.hfsets import (
     PREDICTABLE_LOCI,
     Category,
@@ -62,6 +63,8 @@ class Imputation:
     """The set used; for a subject unrepresented everywhere, the last set tried."""
     tried: tuple[tuple[str, str], ...] = ()
     """(set id, reason) of sets tried before ``choice``, in which the subject was unrepresented."""
+    fallback: FallbackRecord | None = None
+    """§8.3 steps 2–3 (name conversion / ARD-equivalence, CIWD substitution), when they were tried."""
 
     @cached_property
     def summary(self) -> SubjectSummary:
@@ -82,6 +85,7 @@ class Imputation:
             "typing_category": info.category,
             "fallback_step": self.choice.step,
             "tried_before": [{"id": i, "reason": r} for i, r in self.tried],
+            "fallback": self.fallback.as_json() if self.fallback else {"step": 1 if self.tried else None},
         }
 
 
@@ -178,6 +182,21 @@ class Predictor:
         return [o for o in out if o is not None]
 
     def _impute(self, typing: SubjectTyping, registry: str | None, ethnicity: str | None) -> Imputation:
+        """The chain walk (§8.3 step 1), then steps 2–3 (:mod:`.fallback`) for a subject still unrepresented."""
+        found = self._impute_chain(typing, registry, ethnicity)
+        if found.distribution.is_represented:
+            return found
+        imputer = partial(impute, loci=self.loci, max_diplotypes=self.max_diplotypes, target_mass=self.target_mass)
+        got = recover(self.nom, typing, self.store.chain(registry, ethnicity), self.loci, self.scheme, imputer)
+        if isinstance(got, Recovery):
+            tried = (
+                *found.tried,
+                *([(found.choice.set.info.id, found.distribution.unrepresented or "")] if found.choice else []),
+            )
+            return Imputation(got.distribution, got.choice, tried, got.record)
+        return replace(found, fallback=got)
+
+    def _impute_chain(self, typing: SubjectTyping, registry: str | None, ethnicity: str | None) -> Imputation:
         chain = self.store.chain(registry, ethnicity)
         subject = interpret_subject(typing, self.nom, self.loci, self._alleles)
         tried: list[tuple[str, str]] = []

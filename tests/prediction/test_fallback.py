@@ -1,0 +1,163 @@
+"""§8.3 steps 2 and 3 (fallback.py) against the NMDP 2007 EUR set at 3.58.0."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pytest
+
+from graftwise.hla import Nomenclature
+from graftwise.prediction import GroupScheme, Predictor
+from graftwise.prediction import predictor as predictor_module
+from graftwise.prediction.fallback import CIWD_RANK, ciwd_substitute, convert_name
+from graftwise.prediction.hfsets import Category, HFSetStore
+
+from .helpers import HIGH_RES, LOW_RES
+
+Typing = Mapping[str, Sequence[str | None]]
+
+
+def with_locus(base: Typing, locus: str, pair: list[str | None]) -> dict[str, Sequence[str | None]]:
+    return {**base, locus: pair}
+
+
+def same_distribution(pr: Predictor, a: Typing, b: Typing) -> None:
+    da, db = pr.impute(a, None, "EUR").distribution, pr.impute(b, None, "EUR").distribution
+    assert da.is_represented
+    assert db.is_represented
+    np.testing.assert_array_equal(da.genotypes, db.genotypes)
+    np.testing.assert_allclose(da.weights, db.weights, rtol=0, atol=0)
+
+
+def fallback_of(pr: Predictor, typing: Typing) -> dict[str, object]:
+    info = pr.impute(typing, None, "EUR").hf_set()
+    assert info is not None
+    record = info["fallback"]
+    assert isinstance(record, dict)
+    return record
+
+
+def test_step2_ard_equivalent_allele_is_represented(predictor: Predictor) -> None:
+    # C*02:10 (lgx) is absent from NMDP 2007 EUR; its small-g group C*02:02g is the set's C*02:02 (same ABD protein).
+    typing = with_locus(LOW_RES, "C", ["C*02:10:01:01", "C*07:02"])
+    imp = predictor.impute(typing, None, "EUR")
+    assert imp.distribution.is_represented
+    record = fallback_of(predictor, typing)
+    assert record["step"] == 2
+    assert record["substituted"] == []
+    assert record["conversions"] == [
+        {"locus": "C", "position": 1, "method": "ard_equivalence", "from": ["C*02:10"], "to": ["C*02:02"]}
+    ]
+    # P-level identical: the same distribution as a subject typed with the set's group.
+    same_distribution(predictor, typing, with_locus(LOW_RES, "C", ["C*02:02", "C*07:02"]))
+
+
+def test_step2_name_of_a_later_release_is_converted(predictor: Predictor) -> None:
+    typing = with_locus(LOW_RES, "A", ["A*01:01:01:999", "A*02:01"])
+    record = fallback_of(predictor, typing)
+    assert record["step"] == 2
+    assert record["conversions"] == [
+        {"locus": "A", "position": 1, "method": "name_conversion", "from": ["A*01:01:01:999"], "to": ["A*01:01"]}
+    ]
+    same_distribution(predictor, typing, with_locus(LOW_RES, "A", ["A*01:01", "A*02:01"]))
+
+
+def test_convert_name(nom: Nomenclature) -> None:
+    assert convert_name(nom, "A", "A*01:01:01:999") == "A*01:01"
+    assert convert_name(nom, "A", "01:01:01:999") == "A*01:01"
+    # A deleted name is followed to its successor (hla_nom.txt).
+    assert convert_name(nom, "A", "A*02:01:08") == "A*02:1040"
+    # A new protein (unknown 2-field name) has no ABD we know of; NEW has no name at all.
+    assert convert_name(nom, "A", "A*02:999") is None
+    assert convert_name(nom, "A", "A*02:999:01") is None
+    assert convert_name(nom, "A", "NEW") is None
+
+
+def test_step3_ciwd_substitution_is_flagged(predictor: Predictor) -> None:
+    # DQB1*02:180 (small g DQB1*02:03g) has no ABD-identical group in EUR: the most common DQB1*02 the set knows.
+    typing = with_locus(LOW_RES, "DQB1", ["DQB1*02:180:01", "DQB1*06:02"])
+    imp = predictor.impute(typing, None, "EUR")
+    assert imp.distribution.is_represented
+    record = fallback_of(predictor, typing)
+    assert record["step"] == 3
+    assert record["method"] == "ciwd_substitution"
+    sub = {"locus": "DQB1", "position": 1, "method": "ciwd_substitution", "from": ["DQB1*02:180"]}
+    assert record["substituted"] == [{**sub, "to": ["DQB1*02:01"], "allele": "DQB1*02:01:01:01", "ciwd_status": "C"}]
+    assert imp.fallback is not None
+    assert len(imp.fallback.substituted) == 1
+    same_distribution(predictor, typing, with_locus(LOW_RES, "DQB1", ["DQB1*02:01", "DQB1*06:02"]))
+
+
+def test_step3_unknown_protein_substituted_within_its_allele_group(predictor: Predictor) -> None:
+    typing = with_locus(HIGH_RES, "A", ["A*02:999", "A*01:01"])
+    record = fallback_of(predictor, typing)
+    assert record["step"] == 3
+    (sub,) = record["substituted"]  # type: ignore[misc]
+    assert sub["from"] == ["A*02:999"]
+    assert sub["to"] == ["A*02:01"]
+    assert sub["ciwd_status"] == "C"
+
+
+def test_ciwd_substitute_takes_the_best_status(
+    nom: Nomenclature, nmdp_store: HFSetStore, schemes: dict[Category, GroupScheme]
+) -> None:
+    eur = nmdp_store.by_population["EUR"]
+    found = ciwd_substitute(nom, "B*44", eur, schemes["lgx"])
+    assert found is not None
+    allele, group, status = found
+    assert group in eur.groups[eur.loci.index("B")]
+    assert allele.startswith("B*44:")
+    # No allele of the family with a group in the set has a better CIWD (EURO) status.
+    best = min(
+        CIWD_RANK.get(getattr(nom.cwd_status(a, "ciwd", "EURO"), "status", ""), len(CIWD_RANK))
+        for a, g in schemes["lgx"].group_of.items()
+        if a.startswith("B*44:") and g in eur.groups[eur.loci.index("B")]
+    )
+    assert CIWD_RANK[status or ""] == best == 0
+    assert ciwd_substitute(nom, "B*83", eur, schemes["lgx"]) is None
+
+
+@pytest.mark.parametrize(
+    ("locus", "pair", "reason", "step_reasons"),
+    [
+        ("B", ["B*08:01", "B*83:01"], "allele_not_in_hf_set", ["allele_not_in_hf_set", "allele_not_in_hf_set"]),
+        ("A", ["NEW", "A*01:01"], "new_allele", ["new_allele", "new_allele"]),
+        ("B", ["B*08:01", "B*83:999"], "allele_not_in_release", ["allele_not_in_release", "allele_not_in_hf_set"]),
+    ],
+)
+def test_every_step_failing_gives_the_reason_code(
+    predictor: Predictor, locus: str, pair: list[str | None], reason: str, step_reasons: list[str]
+) -> None:
+    typing = with_locus(LOW_RES, locus, pair)
+    imp = predictor.impute(typing, None, "EUR")
+    assert imp.distribution.unrepresented == reason
+    record = fallback_of(predictor, typing)
+    assert record["step"] is None
+    assert record["failed_steps"] == [{"step": 2, "reason": step_reasons[0]}, {"step": 3, "reason": step_reasons[1]}]
+    result = predictor.predict(typing, HIGH_RES, patient_keys=(None, "EUR"), donor_keys=(None, "EUR"))
+    assert result.patient.unrepresented
+    assert result.patient.unrepresented_reason == reason
+    assert result.p_mismatch is None
+
+
+def test_represented_subjects_are_unaffected(predictor: Predictor, monkeypatch: pytest.MonkeyPatch) -> None:
+    typings = [HIGH_RES, LOW_RES, with_locus(LOW_RES, "C", ["C*07:01", "C*07:02"])]
+    before = [predictor._impute_chain(t, None, "EUR") for t in typings]
+
+    def never(*_: object) -> None:
+        raise AssertionError("fallback steps 2-3 tried for a represented subject")
+
+    monkeypatch.setattr(predictor_module, "recover", never)
+    for typing, old in zip(typings, before, strict=True):
+        new = predictor.impute(typing, None, "EUR")
+        np.testing.assert_array_equal(new.distribution.genotypes, old.distribution.genotypes)
+        np.testing.assert_array_equal(new.distribution.weights, old.distribution.weights)
+        assert new.fallback is None
+        info = new.hf_set()
+        assert info is not None
+        assert info["fallback"] == {"step": None}
+    results = predictor.predict_many(
+        LOW_RES, [HIGH_RES, LOW_RES], patient_keys=(None, "EUR"), donor_keys=[(None, "EUR")] * 2
+    )
+    assert all(r.p_mismatch is not None for r in results)
