@@ -16,6 +16,8 @@ from graftwise.prediction.hfsets import Category, HFSetStore
 from .helpers import HIGH_RES, LOW_RES
 
 Typing = Mapping[str, Sequence[str | None]]
+HOMOZYGOUS_A1_B7_DR3: Typing = {"A": ["A*01:01", "A*01:01"], "B": ["B*07:02", "B*07:02"], "DRB1": ["DR3", "DR3"]}
+NO_FALLBACK = {"step": None, "method": None, "conversions": [], "substituted": [], "failed_steps": []}
 
 
 def with_locus(base: Typing, locus: str, pair: list[str | None]) -> dict[str, Sequence[str | None]]:
@@ -38,13 +40,19 @@ def fallback_of(pr: Predictor, typing: Typing) -> dict[str, object]:
     return record
 
 
+def recovered(pr: Predictor, typing: Typing, step: int, method: str) -> dict[str, object]:
+    """The fallback record of a subject made represented by ``step``."""
+    assert pr.impute(typing, None, "EUR").distribution.is_represented
+    record = fallback_of(pr, typing)
+    assert record["step"] == step
+    assert record["method"] == method
+    return record
+
+
 def test_step2_ard_equivalent_allele_is_represented(predictor: Predictor) -> None:
     # C*02:10 (lgx) is absent from NMDP 2007 EUR; its small-g group C*02:02g is the set's C*02:02 (same ABD protein).
     typing = with_locus(LOW_RES, "C", ["C*02:10:01:01", "C*07:02"])
-    imp = predictor.impute(typing, None, "EUR")
-    assert imp.distribution.is_represented
-    record = fallback_of(predictor, typing)
-    assert record["step"] == 2
+    record = recovered(predictor, typing, 2, "conversion")
     assert record["substituted"] == []
     assert record["conversions"] == [
         {"locus": "C", "position": 1, "method": "ard_equivalence", "from": ["C*02:10"], "to": ["C*02:02"]}
@@ -55,8 +63,7 @@ def test_step2_ard_equivalent_allele_is_represented(predictor: Predictor) -> Non
 
 def test_step2_name_of_a_later_release_is_converted(predictor: Predictor) -> None:
     typing = with_locus(LOW_RES, "A", ["A*01:01:01:999", "A*02:01"])
-    record = fallback_of(predictor, typing)
-    assert record["step"] == 2
+    record = recovered(predictor, typing, 2, "conversion")
     assert record["conversions"] == [
         {"locus": "A", "position": 1, "method": "name_conversion", "from": ["A*01:01:01:999"], "to": ["A*01:01"]}
     ]
@@ -77,22 +84,18 @@ def test_convert_name(nom: Nomenclature) -> None:
 def test_step3_ciwd_substitution_is_flagged(predictor: Predictor) -> None:
     # DQB1*02:180 (small g DQB1*02:03g) has no ABD-identical group in EUR: the most common DQB1*02 the set knows.
     typing = with_locus(LOW_RES, "DQB1", ["DQB1*02:180:01", "DQB1*06:02"])
-    imp = predictor.impute(typing, None, "EUR")
-    assert imp.distribution.is_represented
-    record = fallback_of(predictor, typing)
-    assert record["step"] == 3
-    assert record["method"] == "ciwd_substitution"
+    record = recovered(predictor, typing, 3, "ciwd_substitution")
     sub = {"locus": "DQB1", "position": 1, "method": "ciwd_substitution", "from": ["DQB1*02:180"]}
     assert record["substituted"] == [{**sub, "to": ["DQB1*02:01"], "allele": "DQB1*02:01:01:01", "ciwd_status": "C"}]
-    assert imp.fallback is not None
-    assert len(imp.fallback.substituted) == 1
+    found = predictor.impute(typing, None, "EUR").fallback
+    assert found is not None
+    assert len(found.substituted) == 1
     same_distribution(predictor, typing, with_locus(LOW_RES, "DQB1", ["DQB1*02:01", "DQB1*06:02"]))
 
 
 def test_step3_unknown_protein_substituted_within_its_allele_group(predictor: Predictor) -> None:
     typing = with_locus(HIGH_RES, "A", ["A*02:999", "A*01:01"])
-    record = fallback_of(predictor, typing)
-    assert record["step"] == 3
+    record = recovered(predictor, typing, 3, "ciwd_substitution")
     (sub,) = record["substituted"]  # type: ignore[misc]
     assert sub["from"] == ["A*02:999"]
     assert sub["to"] == ["A*02:01"]
@@ -124,12 +127,15 @@ def test_ciwd_substitute_takes_the_best_status(
         ("B", ["B*08:01", "B*83:01"], "allele_not_in_hf_set", ["allele_not_in_hf_set", "allele_not_in_hf_set"]),
         ("A", ["NEW", "A*01:01"], "new_allele", ["new_allele", "new_allele"]),
         ("B", ["B*08:01", "B*83:999"], "allele_not_in_release", ["allele_not_in_release", "allele_not_in_hf_set"]),
+        # Every group is in the set but no two haplotypes fit: nothing to convert or substitute.
+        ("C", ["C*07:01", "C*07:01"], "no_consistent_pair", ["no_consistent_pair", "no_consistent_pair"]),
     ],
 )
 def test_every_step_failing_gives_the_reason_code(
     predictor: Predictor, locus: str, pair: list[str | None], reason: str, step_reasons: list[str]
 ) -> None:
-    typing = with_locus(LOW_RES, locus, pair)
+    base = HOMOZYGOUS_A1_B7_DR3 if reason == "no_consistent_pair" else LOW_RES
+    typing = with_locus(base, locus, pair)
     imp = predictor.impute(typing, None, "EUR")
     assert imp.distribution.unrepresented == reason
     record = fallback_of(predictor, typing)
@@ -156,7 +162,7 @@ def test_represented_subjects_are_unaffected(predictor: Predictor, monkeypatch: 
         assert new.fallback is None
         info = new.hf_set()
         assert info is not None
-        assert info["fallback"] == {"step": None}
+        assert info["fallback"] == NO_FALLBACK
     results = predictor.predict_many(
         LOW_RES, [HIGH_RES, LOW_RES], patient_keys=(None, "EUR"), donor_keys=[(None, "EUR")] * 2
     )

@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from graftwise.hla import InvalidAlleleError, Nomenclature
 from graftwise.hla.names import fields_of, split_allele
 from graftwise.prediction.hfsets import Category, GroupedHFSet, GroupScheme, SetChoice
@@ -38,6 +40,7 @@ from graftwise.prediction.imputation import (
     GenotypeDistribution,
     Position,
     SubjectGroups,
+    UnrepresentedReason,
     _full_token,
     interpret_subject,
     subject_groups,
@@ -82,12 +85,13 @@ class Conversion:
 
 @dataclass(frozen=True)
 class FallbackRecord:
-    """What §8.3 steps 2–3 did: the step that made the subject represented (None: every step failed), the changes
-    it made, and why the steps tried failed."""
+    """What the §8.3 fallback did: the step that made the subject represented (1: a less specific set of the chain;
+    None: no fallback was needed, or, with ``failures``, every step failed), the changes it made, and the reason
+    code of each step that failed."""
 
-    step: Literal[2, 3] | None
+    step: Literal[1, 2, 3] | None
     conversions: tuple[Conversion, ...] = ()
-    failures: tuple[tuple[int, str], ...] = ()
+    failures: tuple[tuple[int, UnrepresentedReason], ...] = ()
 
     @property
     def substituted(self) -> tuple[Conversion, ...]:
@@ -97,7 +101,7 @@ class FallbackRecord:
     def as_json(self) -> dict[str, object]:
         return {
             "step": self.step,
-            "method": {2: "conversion", 3: "ciwd_substitution", None: None}[self.step],
+            "method": {1: "next_set", 2: "conversion", 3: "ciwd_substitution", None: None}[self.step],
             "conversions": [c.as_json() for c in self.conversions],
             "substituted": [c.as_json() for c in self.substituted],
             "failed_steps": [{"step": s, "reason": r} for s, r in self.failures],
@@ -233,9 +237,7 @@ def ciwd_substitute(
         return None
     li = hfset.loci.index(locus)
     index = hfset.group_index(li)
-    mass = [0.0] * len(hfset.groups[li])
-    for code, f in zip(hfset.codes[:, li].tolist(), hfset.freqs.tolist(), strict=True):
-        mass[code] += f
+    mass = np.bincount(hfset.codes[:, li], weights=hfset.freqs, minlength=len(hfset.groups[li])).tolist()
     population = CIWD_POPULATION_OF.get(hfset.info.population_id or "", "TOTAL")
     prefix = allele_group + ":"
     best: tuple[tuple[int, float, str], str, str, str | None] | None = None
@@ -253,21 +255,26 @@ def ciwd_substitute(
 def recover(
     nom: Nomenclature,
     typing: SubjectTyping,
+    reason: UnrepresentedReason,
     chain: Sequence[SetChoice],
     loci: tuple[str, ...],
     scheme_of: Callable[[Category], GroupScheme],
     imputer: Imputer,
 ) -> Recovery | FallbackRecord:
-    """§8.3 steps 2 then 3 for a subject unrepresented after step 1; each step tries the sets of ``chain`` (those
-    covering ``loci``) in order. Returns the first success, or the record of why both steps failed."""
+    """§8.3 steps 2 then 3 for a subject unrepresented after step 1 (for ``reason``); each step tries the sets of
+    ``chain`` covering ``loci``, in order. Returns the first success, or the record of why both steps failed (a step
+    with nothing to convert or substitute keeps ``reason``)."""
     converted, names, unknown = _convert_typing(nom, typing, loci)
     subject = interpret_subject(converted, nom, loci)
     if subject.problem is not None:
         return FallbackRecord(None, (), ((2, subject.problem), (3, subject.problem)))
     sets = [c for c in chain if set(loci) <= set(c.set.loci)]
-    new = any(not group for group, _ in unknown.values())
-    step2_reason: str = "allele_not_in_hf_set"
-    if not unknown:
+    if unknown:
+        new = any(not group for group, _ in unknown.values())
+        step2: UnrepresentedReason = "new_allele" if new else "allele_not_in_release"
+        step3: UnrepresentedReason = "new_allele" if new else reason
+    else:
+        step2 = step3 = reason
         for choice in sets:
             scheme = scheme_of(choice.set.info.category)
             groups = subject_groups(subject, scheme, loci)
@@ -277,16 +284,16 @@ def recover(
             dist = imputer(SubjectGroups(positions, groups.shortcut), choice.set)
             if dist.is_represented:
                 return Recovery(dist, choice, FallbackRecord(2, (*names, *changes)))
-            step2_reason = dist.unrepresented or step2_reason
-    else:
-        step2_reason = "new_allele" if new else "allele_not_in_release"
-    step3_reason: str = "new_allele" if new else "allele_not_in_hf_set"
+            step2 = dist.unrepresented or step2
     for choice in sets:
         scheme = scheme_of(choice.set.info.category)
         groups = subject_groups(subject, scheme, loci)
         positions, changes = _with_equivalents(subject.positions, groups, choice.set, scheme)
         substituted = _substitutions(nom, subject.positions, positions, unknown, choice.set, scheme)
-        if substituted is None:
+        if isinstance(substituted, str):
+            step3 = substituted
+            continue
+        if not substituted:
             continue
         for c in substituted:
             pair = list(positions.get(c.locus, (None, None)))
@@ -295,8 +302,8 @@ def recover(
         dist = imputer(SubjectGroups(positions, None), choice.set)
         if dist.is_represented:
             return Recovery(dist, choice, FallbackRecord(3, (*names, *changes, *substituted)))
-        step3_reason = dist.unrepresented or step3_reason
-    return FallbackRecord(None, (), ((2, step2_reason), (3, step3_reason)))
+        step3 = dist.unrepresented or step3
+    return FallbackRecord(None, (), ((2, step2), (3, step3)))
 
 
 def _with_equivalents(
@@ -329,28 +336,26 @@ def _substitutions(
     unknown: Mapping[tuple[str, int], tuple[str, str]],
     hfset: GroupedHFSet,
     scheme: GroupScheme,
-) -> list[Conversion] | None:
-    """Step 3 for every position with no group of the set: a CIWD substitute each (None if one has none, or if no
-    position needs one)."""
-    li_known = {loc: frozenset(hfset.groups[hfset.loci.index(loc)]) for loc in hfset.loci}
+) -> list[Conversion] | UnrepresentedReason:
+    """Step 3 for every position with no group of the set: a CIWD substitute each (an empty list when no position
+    needs one). A position whose alleles span several allele groups, or whose allele group has no allele the set
+    knows, cannot be substituted: its reason code is returned instead."""
+    known = {loc: frozenset(hfset.groups[hfset.loci.index(loc)]) for loc in hfset.loci}
     needs: dict[tuple[str, int], tuple[str, tuple[str, ...]]] = {
         key: (group, (name,)) for key, (group, name) in unknown.items()
     }
     for locus, pair in positions.items():
         for i, p in enumerate(pair):
-            if p is not None and not p & li_known[locus]:
-                raw = alleles[locus][i] or frozenset()
-                families = {_allele_group(a) for a in raw}
-                if len(families) != 1:
-                    return None
-                needs[(locus, i + 1)] = (families.pop(), tuple(sorted(p)))
-    if not needs:
-        return None
+            if p is not None and not p & known[locus]:
+                families = {_allele_group(a) for a in alleles[locus][i] or frozenset()}
+                needs[(locus, i + 1)] = (families.pop() if len(families) == 1 else "", tuple(sorted(p)))
     out = []
     for (locus, i), (family, original) in sorted(needs.items()):
-        found = ciwd_substitute(nom, family, hfset, scheme) if family else None
+        if not family:
+            return "new_allele" if original == ("NEW",) else "allele_not_in_hf_set"
+        found = ciwd_substitute(nom, family, hfset, scheme)
         if found is None:
-            return None
+            return "allele_not_in_hf_set"
         allele, group, status = found
         out.append(Conversion(locus, i, "ciwd_substitution", original, (group,), allele, status))
     return out

@@ -6,8 +6,9 @@ predicted loci, so donors sharing a typing (the usual case for high-resolution r
 their probabilities against one patient computed once.
 
 Fallback (§3 step 5, §8.3 step 1): when a subject is unrepresented in the chosen set, the next, less specific set
-of the chain is tried; the result records the step used and the sets tried before it. A subject whose typing cannot
-be read at the release (``NEW``, a name not in the release) is unrepresented whatever the set.
+of the chain is tried; the result records the step used and the sets tried before it. A subject still unrepresented
+goes through §8.3 steps 2–3 (:mod:`graftwise.prediction.fallback`: name conversion and ARD-equivalence, then CIWD
+substitution), recorded in ``*_hf_set.fallback``; ``NEW`` is unrepresented whatever the set.
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ class Imputation:
         """What a result says about this subject (computed once per cached imputation)."""
         return summarise(self.distribution, self.hf_set())
 
+    @property
+    def _fell_back(self) -> bool:
+        """Unrepresented in an earlier set of the chain (§8.3 step 1), not merely past sets lacking the loci."""
+        return any(reason != "missing_loci" for _, reason in self.tried)
+
     def hf_set(self) -> dict[str, object] | None:
         if self.choice is None:
             return None
@@ -85,7 +91,7 @@ class Imputation:
             "typing_category": info.category,
             "fallback_step": self.choice.step,
             "tried_before": [{"id": i, "reason": r} for i, r in self.tried],
-            "fallback": self.fallback.as_json() if self.fallback else {"step": 1 if self.tried else None},
+            "fallback": (self.fallback or FallbackRecord(1 if self._fell_back else None)).as_json(),
         }
 
 
@@ -187,7 +193,8 @@ class Predictor:
         if found.distribution.is_represented:
             return found
         imputer = partial(impute, loci=self.loci, max_diplotypes=self.max_diplotypes, target_mass=self.target_mass)
-        got = recover(self.nom, typing, self.store.chain(registry, ethnicity), self.loci, self.scheme, imputer)
+        reason = found.distribution.unrepresented or "conversion_failed"
+        got = recover(self.nom, typing, reason, self.store.chain(registry, ethnicity), self.loci, self.scheme, imputer)
         if isinstance(got, Recovery):
             tried = (
                 *found.tried,
