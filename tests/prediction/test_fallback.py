@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pytest
 
+from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
 from graftwise.prediction import GroupScheme, Predictor
 from graftwise.prediction import predictor as predictor_module
@@ -167,3 +168,9 @@ def test_represented_subjects_are_unaffected(predictor: Predictor, monkeypatch: 
         LOW_RES, [HIGH_RES, LOW_RES], patient_keys=(None, "EUR"), donor_keys=[(None, "EUR")] * 2
     )
     assert all(r.p_mismatch is not None for r in results)
+
+
+def test_a_malformed_position_after_an_unknown_name_is_an_error(predictor: Predictor) -> None:
+    typing = {**LOW_RES, "A": ["A*01:999", "A*02:XX"], "B": ["B*08:ZZZZ", "B7"]}
+    with pytest.raises(ValidationError, match=r"B\[1\]"):
+        predictor.impute(typing, None, "EUR")

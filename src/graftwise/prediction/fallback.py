@@ -33,7 +33,8 @@ from typing import Literal
 
 import numpy as np
 
-from graftwise.hla import InvalidAlleleError, Nomenclature
+from graftwise.errors import ValidationError
+from graftwise.hla import HLAError, InvalidAlleleError, Nomenclature
 from graftwise.hla.names import fields_of, split_allele
 from graftwise.prediction.hfsets import Category, GroupedHFSet, GroupScheme, SetChoice
 from graftwise.prediction.imputation import (
@@ -170,7 +171,7 @@ def _convert_typing(
             converted: list[str] = []
             for token in tokens:
                 full = _full_token(locus, token)
-                if full != "NEW" and _readable(nom, full):
+                if full != "NEW" and _readable(nom, full, f"{locus}[{i}]"):
                     converted.append(token)
                     continue
                 new = convert_name(nom, locus, token)
@@ -184,11 +185,15 @@ def _convert_typing(
     return out, conversions, unknown
 
 
-def _readable(nom: Nomenclature, token: str) -> bool:
+def _readable(nom: Nomenclature, token: str, where: str) -> bool:
+    """Whether ``token`` reads at the release; a malformed one (syntax, unknown MAC) is a :class:`ValidationError`
+    (step 1 stops reading a typing at its first unknown name, so later positions may not have been checked)."""
     try:
         nom.typing(token, lenient=True)
     except InvalidAlleleError:
         return False
+    except HLAError as exc:
+        raise ValidationError(f"{where}: {exc}", field=where) from None
     return True
 
 
