@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from graftwise.cli import app
 from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
 from graftwise.prediction import GroupScheme, Predictor
@@ -174,3 +180,29 @@ def test_a_malformed_position_after_an_unknown_name_is_an_error(predictor: Predi
     typing = {**LOW_RES, "A": ["A*01:999", "A*02:XX"], "B": ["B*08:ZZZZ", "B7"]}
     with pytest.raises(ValidationError, match=r"B\[1\]"):
         predictor.impute(typing, None, "EUR")
+
+
+def test_convert_name_refuses_a_2_field_name_spanning_several_small_g_groups(nom: Nomenclature) -> None:
+    # No such name exists at 3.58.0 (checked over A, B, C, DQB1, DRB1), so the release is altered: A*01:01:01:01
+    # put in a small-g group of its own makes A*01:01 span two groups, and the ABD of a new A*01:01 allele unknown.
+    split = {**nom.small_g_of, "A*01:01:01:01": "A*01:01:01:01"}
+    altered = SimpleNamespace(tables=nom.tables, typing=nom.typing, small_g_of=split)
+    assert convert_name(cast(Nomenclature, altered), "A", "A*01:01:01:999") is None
+    assert convert_name(cast(Nomenclature, altered), "A", "A*02:01:01:999") == "A*02:01"
+
+
+def test_predict_json_says_which_fallback_was_used(tmp_path: Path) -> None:
+    patient = tmp_path / "p.json"
+    patient.write_text(json.dumps(with_locus(LOW_RES, "DQB1", ["DQB1*02:180:01", "DQB1*06:02"])))
+    donor = tmp_path / "d.json"
+    donor.write_text(json.dumps(HIGH_RES))
+    args = ["predict", "--patient", str(patient), "--donor", str(donor), "--population", "EUR", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["patient_unrepresented"] is False
+    assert out["patient_hf_set"]["fallback_step"] == "population"
+    assert out["patient_hf_set"]["fallback"]["step"] == 3
+    assert [s["allele"] for s in out["patient_hf_set"]["fallback"]["substituted"]] == ["DQB1*02:01:01:01"]
+    assert out["donor_hf_set"]["fallback"]["step"] is None
+    assert len(out["p_mismatch"]) == 5
