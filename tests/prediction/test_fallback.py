@@ -77,14 +77,29 @@ def test_step2_name_of_a_later_release_is_converted(predictor: Predictor) -> Non
     same_distribution(predictor, typing, with_locus(LOW_RES, "A", ["A*01:01", "A*02:01"]))
 
 
+def test_step2_rename_of_a_later_release_is_converted(predictor: Predictor) -> None:
+    # C*04:09L (3.59 and later) is C*04:09N at 3.58.0 (hla-nomenclature.md §3). B untyped: C*04:01 (lgx of the
+    # null) never occurs with B8 or B7 in the EUR set.
+    low_a_dr = {locus: LOW_RES[locus] for locus in ("A", "DRB1")}
+    typing = with_locus(low_a_dr, "C", ["C*04:09L", "C*07:02"])
+    record = recovered(predictor, typing, 2, "conversion")
+    assert record["conversions"] == [
+        {"locus": "C", "position": 1, "method": "name_conversion", "from": ["C*04:09L"], "to": ["C*04:09N"]}
+    ]
+    same_distribution(predictor, typing, with_locus(low_a_dr, "C", ["C*04:09N", "C*07:02"]))
+
+
 def test_convert_name(nom: Nomenclature) -> None:
     assert convert_name(nom, "A", "A*01:01:01:999") == "A*01:01"
     assert convert_name(nom, "A", "01:01:01:999") == "A*01:01"
+    # The rename of hla-nomenclature.md §3 read at 3.58.0, where the allele is still C*04:09N; a missing suffix.
+    assert convert_name(nom, "C", "C*04:09L") == "C*04:09N"
+    assert convert_name(nom, "A", "A*24:329") == "A*24:329Q"
     # A deleted name is followed to its successor (hla_nom.txt).
     assert convert_name(nom, "A", "A*02:01:08") == "A*02:1040"
     # A new protein (unknown 2-field name) has no ABD we know of; NEW has no name at all.
-    assert convert_name(nom, "A", "A*02:999") is None
-    assert convert_name(nom, "A", "A*02:999:01") is None
+    assert convert_name(nom, "A", "A*02:9999") is None
+    assert convert_name(nom, "A", "A*02:9999:01") is None
     assert convert_name(nom, "A", "NEW") is None
 
 
@@ -101,10 +116,10 @@ def test_step3_ciwd_substitution_is_flagged(predictor: Predictor) -> None:
 
 
 def test_step3_unknown_protein_substituted_within_its_allele_group(predictor: Predictor) -> None:
-    typing = with_locus(HIGH_RES, "A", ["A*02:999", "A*01:01"])
+    typing = with_locus(HIGH_RES, "A", ["A*02:9999", "A*01:01"])
     record = recovered(predictor, typing, 3, "ciwd_substitution")
     (sub,) = record["substituted"]  # type: ignore[misc]
-    assert sub["from"] == ["A*02:999"]
+    assert sub["from"] == ["A*02:9999"]
     assert sub["to"] == ["A*02:01"]
     assert sub["ciwd_status"] == "C"
 
@@ -133,7 +148,7 @@ def test_ciwd_substitute_takes_the_best_status(
     [
         ("B", ["B*08:01", "B*83:01"], "allele_not_in_hf_set", ["allele_not_in_hf_set", "allele_not_in_hf_set"]),
         ("A", ["NEW", "A*01:01"], "new_allele", ["new_allele", "new_allele"]),
-        ("B", ["B*08:01", "B*83:999"], "allele_not_in_release", ["allele_not_in_release", "allele_not_in_hf_set"]),
+        ("B", ["B*08:01", "B*83:9999"], "allele_not_in_release", ["allele_not_in_release", "allele_not_in_hf_set"]),
         # Every group is in the set but no two haplotypes fit: nothing to convert or substitute.
         ("C", ["C*07:01", "C*07:01"], "no_consistent_pair", ["no_consistent_pair", "no_consistent_pair"]),
     ],

@@ -4,10 +4,12 @@ Step 1 (the next, less specific set of the chain, §3 step 5) is :class:`~graftw
 chain walk. When it fails, :func:`recover` tries, each over the sets of the chain in order:
 
 * **Step 2, name conversion and ARD-equivalence** (§8.3.2, §2.3). (a) A name not in the loaded release is converted
-  through the allele history (``hla_nom.txt`` successors, ``nom.tables.retired``, followed to the end); a name still
-  unknown that extends a protein-defining 2-field name of the release (e.g. a 4-field name of a later release) is
-  read as that 2-field name when all its alleles share one P group: the third and fourth fields mark synonymous and
-  non-coding differences (hla-nomenclature.md §1), so the antigen-binding domain (ABD) is identical. (b) An allele
+  through the allele history (``hla_nom.txt`` successors, ``nom.tables.retired``, followed to the end), or read
+  with the one expression suffix its numbers have in the release (``C*04:09L`` → ``C*04:09N`` at 3.58.0, §2.3's
+  known rename); a name still unknown that extends a 2-field name of the release (e.g. a 4-field name of a later
+  release) is read as that 2-field name when its alleles of the same suffix share one small-g group: the third and
+  fourth fields mark synonymous and non-coding differences (hla-nomenclature.md §1), so the protein, and with it the
+  antigen-binding domain (ABD), is identical. (b) An allele
   whose group in the set's category is absent from the set maps to the set's groups of the same small-g group
   (hla-nomenclature.md §12.4: identical ABD at protein level, the level prediction reports mismatches at, §1).
   No information is invented: the P-level result is the one the subject's own allele would give.
@@ -35,7 +37,7 @@ import numpy as np
 
 from graftwise.errors import ValidationError
 from graftwise.hla import HLAError, InvalidAlleleError, Nomenclature
-from graftwise.hla.names import fields_of, split_allele
+from graftwise.hla.names import EXPRESSION_SUFFIXES, fields_of, split_allele
 from graftwise.prediction.hfsets import Category, GroupedHFSet, GroupScheme, SetChoice
 from graftwise.prediction.imputation import (
     GenotypeDistribution,
@@ -121,9 +123,12 @@ class Recovery:
 def convert_name(nom: Nomenclature, locus: str, text: str) -> str | None:
     """Step 2(a): a name of ``locus`` not in ``nom``'s release converted to one that is, or None.
 
-    Successors are followed through ``hla_nom.txt`` (a deleted name with no successor has none). Otherwise a name of
-    three or more fields is read as its 2-field name when that name's alleles of the same expression suffix all share
-    one small-g group (identical protein, hence identical ABD)."""
+    In order: successors are followed through ``hla_nom.txt`` (a deleted name with no successor has none); a name
+    whose numbers exist in the release with another (or no) expression suffix is read as that name, when only one
+    such name exists (the numbers name one allele whatever its expression status; e.g. ``C*04:09L`` of 3.59 and
+    later is ``C*04:09N`` before, hla-nomenclature.md §3); a name of three or more fields is read as its 2-field
+    name when that name's alleles of the same expression suffix all share one small-g group (identical protein,
+    hence identical ABD)."""
     token = _full_token(locus, text)
     if "*" not in token:
         return None
@@ -138,16 +143,30 @@ def convert_name(nom: Nomenclature, locus: str, text: str) -> str | None:
     if token in nom.tables.alleles:
         return token
     _, fields, suffix = split_allele(token)
-    if len(fields) < 3 or not all(f.isdigit() for f in fields):
+    if not all(f.isdigit() for f in fields):
+        return None
+    base = token.removesuffix(suffix) if suffix else token
+    resuffixed = [name for name in (base, *(base + x for x in sorted(EXPRESSION_SUFFIXES))) if _known(nom, name)]
+    if len(resuffixed) == 1:
+        return resuffixed[0]
+    if len(fields) < 3:
         return None
     short = fields_of(token, 2) + suffix
-    try:
-        alleles = nom.typing(short).alleles
-    except InvalidAlleleError:
+    if not _known(nom, short):
         return None
+    alleles = nom.typing(short).alleles
     same_kind = [a for a in alleles if split_allele(a)[2] == suffix]
     small_g = {nom.small_g_of.get(a, a) for a in same_kind}
     return short if len(small_g) == 1 else None
+
+
+def _known(nom: Nomenclature, name: str) -> bool:
+    """Whether ``name`` is an allele name (full or truncated) of the release, read strictly."""
+    try:
+        nom.typing(name)
+    except InvalidAlleleError:
+        return False
+    return True
 
 
 def _convert_typing(
