@@ -56,37 +56,39 @@ def recovered(pr: Predictor, typing: Typing, step: int, method: str) -> dict[str
     return record
 
 
-def test_step2_ard_equivalent_allele_is_represented(predictor: Predictor) -> None:
-    # C*02:10 (lgx) is absent from NMDP 2007 EUR; its small-g group C*02:02g is the set's C*02:02 (same ABD protein).
-    typing = with_locus(LOW_RES, "C", ["C*02:10:01:01", "C*07:02"])
+LOW_A_DR: Typing = {locus: LOW_RES[locus] for locus in ("A", "DRB1")}
+
+
+@pytest.mark.parametrize(
+    ("base", "locus", "typed", "other", "method", "change", "equivalent"),
+    [
+        # C*02:10 (lgx) is absent from NMDP 2007 EUR; its small-g group C*02:02g is the set's C*02:02 (same ABD).
+        (LOW_RES, "C", "C*02:10:01:01", "C*07:02", "ard_equivalence", ("C*02:10", "C*02:02"), "C*02:02"),
+        # A 4-field name of a later release: same protein as A*01:01.
+        (LOW_RES, "A", "A*01:01:01:999", "A*02:01", "name_conversion", ("A*01:01:01:999", "A*01:01"), "A*01:01"),
+        # C*04:09L (3.59 and later) is C*04:09N at 3.58.0 (hla-nomenclature.md §3). B untyped: C*04:01 (lgx of the
+        # null) never occurs with B8 or B7 in the EUR set.
+        (LOW_A_DR, "C", "C*04:09L", "C*07:02", "name_conversion", ("C*04:09L", "C*04:09N"), "C*04:09N"),
+    ],
+)
+def test_step2_converts_and_is_p_level_identical(
+    predictor: Predictor,
+    base: Typing,
+    locus: str,
+    typed: str,
+    other: str,
+    method: str,
+    change: tuple[str, str],
+    equivalent: str,
+) -> None:
+    typing = with_locus(base, locus, [typed, other])
     record = recovered(predictor, typing, 2, "conversion")
     assert record["substituted"] == []
     assert record["conversions"] == [
-        {"locus": "C", "position": 1, "method": "ard_equivalence", "from": ["C*02:10"], "to": ["C*02:02"]}
+        {"locus": locus, "position": 1, "method": method, "from": [change[0]], "to": [change[1]]}
     ]
-    # P-level identical: the same distribution as a subject typed with the set's group.
-    same_distribution(predictor, typing, with_locus(LOW_RES, "C", ["C*02:02", "C*07:02"]))
-
-
-def test_step2_name_of_a_later_release_is_converted(predictor: Predictor) -> None:
-    typing = with_locus(LOW_RES, "A", ["A*01:01:01:999", "A*02:01"])
-    record = recovered(predictor, typing, 2, "conversion")
-    assert record["conversions"] == [
-        {"locus": "A", "position": 1, "method": "name_conversion", "from": ["A*01:01:01:999"], "to": ["A*01:01"]}
-    ]
-    same_distribution(predictor, typing, with_locus(LOW_RES, "A", ["A*01:01", "A*02:01"]))
-
-
-def test_step2_rename_of_a_later_release_is_converted(predictor: Predictor) -> None:
-    # C*04:09L (3.59 and later) is C*04:09N at 3.58.0 (hla-nomenclature.md §3). B untyped: C*04:01 (lgx of the
-    # null) never occurs with B8 or B7 in the EUR set.
-    low_a_dr = {locus: LOW_RES[locus] for locus in ("A", "DRB1")}
-    typing = with_locus(low_a_dr, "C", ["C*04:09L", "C*07:02"])
-    record = recovered(predictor, typing, 2, "conversion")
-    assert record["conversions"] == [
-        {"locus": "C", "position": 1, "method": "name_conversion", "from": ["C*04:09L"], "to": ["C*04:09N"]}
-    ]
-    same_distribution(predictor, typing, with_locus(low_a_dr, "C", ["C*04:09N", "C*07:02"]))
+    # The same distribution as a subject typed with the converted name or the set's group.
+    same_distribution(predictor, typing, with_locus(base, locus, [equivalent, other]))
 
 
 def test_convert_name(nom: Nomenclature) -> None:
