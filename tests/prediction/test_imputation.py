@@ -37,7 +37,8 @@ def test_an_ambiguous_subject_with_an_allele_absent_from_the_set_is_unrepresente
 
 def test_new_and_unknown_alleles_are_unrepresented_with_their_reason(predictor: Predictor) -> None:
     assert predictor.impute({**LOW_RES, "B": ["NEW", "B7"]}, None, "EUR").distribution.unrepresented == "new_allele"
-    unknown = predictor.impute({**LOW_RES, "A": ["A*01:999", "A2"]}, None, "EUR").distribution
+    # A*01:999 would now be substituted (§8.3 step 3); no A*80 allele is in the EUR set, so every step fails.
+    unknown = predictor.impute({**LOW_RES, "A": ["A*80:999", "A2"]}, None, "EUR").distribution
     assert unknown.unrepresented == "allele_not_in_release"
 
 
@@ -111,6 +112,7 @@ def test_fallback_to_a_less_specific_set_is_recorded(
     assert imp.tried == (("registry-set", "allele_not_in_hf_set"),)
     assert imp.hf_set() is not None
     assert imp.hf_set()["fallback_step"] == "population"  # type: ignore[index]
+    assert imp.hf_set()["fallback"]["step"] == 1  # type: ignore[index]  # §8.3 step 1: the next set
     # Unrepresented in every set: the last set tried is reported, with the ones tried before it.
     nowhere = predictor.impute({**LOW_RES, "A": ["A*80:01", "A*02:XX"]}, "R1", "EUR")
     assert nowhere.distribution.unrepresented == "allele_not_in_hf_set"

@@ -6,20 +6,22 @@ predicted loci, so donors sharing a typing (the usual case for high-resolution r
 their probabilities against one patient computed once.
 
 Fallback (§3 step 5, §8.3 step 1): when a subject is unrepresented in the chosen set, the next, less specific set
-of the chain is tried; the result records the step used and the sets tried before it. A subject whose typing cannot
-be read at the release (``NEW``, a name not in the release) is unrepresented whatever the set.
+of the chain is tried; the result records the step used and the sets tried before it. A subject still unrepresented
+goes through §8.3 steps 2–3 (:mod:`graftwise.prediction.fallback`: name conversion and ARD-equivalence, then CIWD
+substitution), recorded in ``*_hf_set.fallback``; ``NEW`` is unrepresented whatever the set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass, field, replace
+from functools import cached_property, partial
 
 import numpy as np
 
 from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
+from graftwise.prediction.fallback import FallbackRecord, Recovery, recover
 from graftwise.prediction.hfsets import (
     PREDICTABLE_LOCI,
     Category,
@@ -62,11 +64,18 @@ class Imputation:
     """The set used; for a subject unrepresented everywhere, the last set tried."""
     tried: tuple[tuple[str, str], ...] = ()
     """(set id, reason) of sets tried before ``choice``, in which the subject was unrepresented."""
+    fallback: FallbackRecord | None = None
+    """§8.3 steps 2–3 (name conversion / ARD-equivalence, CIWD substitution), when they were tried."""
 
     @cached_property
     def summary(self) -> SubjectSummary:
         """What a result says about this subject (computed once per cached imputation)."""
         return summarise(self.distribution, self.hf_set())
+
+    @property
+    def _fell_back(self) -> bool:
+        """Unrepresented in an earlier set of the chain (§8.3 step 1), not merely past sets lacking the loci."""
+        return any(reason != "missing_loci" for _, reason in self.tried)
 
     def hf_set(self) -> dict[str, object] | None:
         if self.choice is None:
@@ -82,6 +91,7 @@ class Imputation:
             "typing_category": info.category,
             "fallback_step": self.choice.step,
             "tried_before": [{"id": i, "reason": r} for i, r in self.tried],
+            "fallback": (self.fallback or FallbackRecord(1 if self._fell_back else None)).as_json(),
         }
 
 
@@ -178,6 +188,22 @@ class Predictor:
         return [o for o in out if o is not None]
 
     def _impute(self, typing: SubjectTyping, registry: str | None, ethnicity: str | None) -> Imputation:
+        """The chain walk (§8.3 step 1), then steps 2–3 (:mod:`.fallback`) for a subject still unrepresented."""
+        found = self._impute_chain(typing, registry, ethnicity)
+        if found.distribution.is_represented:
+            return found
+        imputer = partial(impute, loci=self.loci, max_diplotypes=self.max_diplotypes, target_mass=self.target_mass)
+        reason = found.distribution.unrepresented or "conversion_failed"
+        got = recover(self.nom, typing, reason, self.store.chain(registry, ethnicity), self.loci, self.scheme, imputer)
+        if isinstance(got, Recovery):
+            tried = (
+                *found.tried,
+                *([(found.choice.set.info.id, found.distribution.unrepresented or "")] if found.choice else []),
+            )
+            return Imputation(got.distribution, got.choice, tried, got.record)
+        return replace(found, fallback=got)
+
+    def _impute_chain(self, typing: SubjectTyping, registry: str | None, ethnicity: str | None) -> Imputation:
         chain = self.store.chain(registry, ethnicity)
         subject = interpret_subject(typing, self.nom, self.loci, self._alleles)
         tried: list[tuple[str, str]] = []
