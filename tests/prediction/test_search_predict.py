@@ -11,6 +11,15 @@ import pytest
 from typer.testing import CliRunner
 
 from graftwise.cli import app
+from graftwise.errors import ValidationError
+from graftwise.hla import Nomenclature
+from graftwise.matching.request import SearchRequest, validate_request
+from graftwise.matching.score import PairScorer
+from graftwise.matching.search import DonorSearch
+from graftwise.matching.source import FolderArrays
+from graftwise.matching.typing import TypingInterpreter
+from graftwise.prediction import EIGHT_OF_EIGHT, Predictor
+from graftwise.prediction.search import search
 
 from .helpers import HIGH_RES
 
@@ -77,3 +86,89 @@ def test_search_predict_needs_the_patient_ethnicity(files: tuple[Path, Path]) ->
     result = CliRunner().invoke(app, args)
     assert result.exit_code != 0
     assert "--patient-ethnicity" in str(result.exception)
+
+
+def _engine(nom: Nomenclature, registry: Path) -> tuple[DonorSearch, TypingInterpreter]:
+    interp = TypingInterpreter(nom)
+    return DonorSearch(FolderArrays.open(registry), interp, PairScorer(interp)), interp
+
+
+def _request(interp: TypingInterpreter, **extra: object) -> SearchRequest:
+    raw = {
+        "donor_type": "adult",
+        "mismatches": {"total": 1, "per_locus": {"A": 1, "B": 1, "C": 1, "DQB1": 1, "DRB1": 1}},
+        "scoring": {"loci_to_score": ["A", "B", "C", "DQB1", "DRB1"]},
+        "patient_hla": HIGH_RES,
+        "patient_ethnicity": "EUR",
+        **extra,
+    }
+    return validate_request(raw, interp)
+
+
+@pytest.fixture
+def registry_with_unrepresented(tmp_path: Path) -> Path:
+    full = {k: tuple(v) for k, v in HIGH_RES.items()}
+    donors = [
+        {"hla": full},
+        {"hla": {**full, "A": ("A*80:01", "A*02:XX")}},  # A*80:01 is absent from the NMDP 2007 EUR set
+        {"hla": {**full, "DRB1": ("DRB1*03:01", "DRB1*04:01")}},
+    ]
+    return Path(_registry_folder().write_registry(tmp_path / "reg", donors))
+
+
+def test_run_match_prediction_defaults_to_true_and_adds_probabilities(
+    nom: Nomenclature, predictor: Predictor, registry_with_unrepresented: Path
+) -> None:
+    engine, interp = _engine(nom, registry_with_unrepresented)
+    request = _request(interp)
+    assert request.run_match_prediction is True
+    result = search(engine, request, predictor)
+    assert result.donor_count == 3
+    by_row = {d.row: d.match_prediction for d in result.donors}
+    assert all(p is not None for p in by_row.values())
+    first, unrepresented = by_row[0], by_row[1]
+    assert first is not None
+    assert first["p_mismatch"][0] == 1.0
+    assert unrepresented is not None
+    assert unrepresented["p_mismatch"] is None
+    assert unrepresented["donor_unrepresented_reason"] == "allele_not_in_hf_set"
+    assert result.unrepresented_donor_count == 1
+    assert all(d.p0_rank is None for d in result.donors)
+
+
+def test_rank_by_p0_puts_unrepresented_donors_last(
+    nom: Nomenclature, predictor: Predictor, registry_with_unrepresented: Path
+) -> None:
+    engine, interp = _engine(nom, registry_with_unrepresented)
+    result = search(engine, _request(interp), predictor, rank_by_p0=True)
+    assert [d.row for d in result.donors] == [0, 2, 1]
+    assert [d.p0_rank for d in result.donors] == [1, 2, 3]
+
+
+def test_run_match_prediction_false_gives_matching_and_scoring_only(
+    nom: Nomenclature, registry_with_unrepresented: Path
+) -> None:
+    engine, interp = _engine(nom, registry_with_unrepresented)
+    result = search(engine, _request(interp, run_match_prediction=False))
+    assert result.donor_count == 3
+    assert result.unrepresented_donor_count is None
+    assert all(d.match_prediction is None for d in result.donors)
+    with pytest.raises(ValidationError) as exc:
+        search(engine, _request(interp, run_match_prediction=False), rank_by_p0=True)
+    assert exc.value.field == "rank_by_p0"
+
+
+def test_prediction_requests_are_refused_without_what_they_need(
+    nom: Nomenclature, predictor: Predictor, registry_with_unrepresented: Path
+) -> None:
+    engine, interp = _engine(nom, registry_with_unrepresented)
+    with pytest.raises(ValidationError) as exc:
+        search(engine, _request(interp))
+    assert exc.value.field == "run_match_prediction"
+    with pytest.raises(ValidationError) as exc:
+        search(engine, _request(interp, patient_ethnicity=None), predictor)
+    assert exc.value.field == "patient_ethnicity"
+    eight = Predictor(nom, predictor.store, EIGHT_OF_EIGHT, schemes=predictor.schemes)
+    with pytest.raises(ValidationError) as exc:
+        search(engine, _request(interp), eight)
+    assert "predicts A, B, C, DQB1, DRB1" in str(exc.value)

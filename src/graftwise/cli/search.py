@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from graftwise.cli._common import console, print_json
-from graftwise.cli.predict import search_predictions
+from graftwise.cli.predict import build_predictor
 from graftwise.errors import ValidationError
 from graftwise.hla import HLAError, Nomenclature
 from graftwise.matching.request import RequestError, patient_problems, validate_request
@@ -19,6 +19,8 @@ from graftwise.matching.score import PairScorer
 from graftwise.matching.search import DonorSearch, patient_pairs
 from graftwise.matching.source import open_registry
 from graftwise.matching.typing import SCORE_LOCI, TypingInterpreter
+from graftwise.prediction.search import PREDICTION_LOCI
+from graftwise.prediction.search import search as run_search
 
 ADULT_LOCI = ("A", "B", "C", "DQB1", "DRB1")
 CORD_LOCI = ("A", "B", "C", "DRB1")
@@ -58,7 +60,12 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     patient_cmv: str | None = typer.Option(None, "--patient-cmv", help="negative or positive (ranks CMV match)."),
     patient_abo: str | None = typer.Option(None, "--patient-abo", help="O, A, B or AB (ranks ABO compatibility)."),
-    predict: bool = typer.Option(False, "--predict", help="Add match probabilities (match-prediction.md)."),
+    predict: bool = typer.Option(
+        False,
+        "--predict/--no-predict",
+        help="Add match probabilities (run_match_prediction; the request default is true, the CLI's is off because "
+        "it needs the patient's ethnicity or registry and HF sets).",
+    ),
     patient_ethnicity: str | None = typer.Option(None, "--patient-ethnicity", help="HF-set selection, e.g. EUR."),
     patient_registry: str | None = typer.Option(None, "--patient-registry", help="HF-set selection."),
     hf_set: list[Path] = typer.Option([], "--hf-set", help="HF set file(s) for --predict (default NMDP 2007)."),
@@ -79,34 +86,30 @@ def search(
         "patient_cmv": patient_cmv,
         "patient_abo": patient_abo,
         "limit": limit,
+        "run_match_prediction": predict,
+        "patient_ethnicity": patient_ethnicity,
+        "patient_registry": patient_registry,
     }
+    request = validate_request(raw, interp)
+    predictor = (
+        build_predictor(interp.nom, hf_set, patient_ethnicity, ",".join(PREDICTION_LOCI[donor_type]), 2000)
+        if predict
+        else None
+    )
     engine = DonorSearch(arrays, interp, PairScorer(interp), cache=registry, records=records)
-    result = engine.search(validate_request(raw, interp))
-    if predict:
-        out, p0 = search_predictions(
-            result,
-            hla,
-            interp.nom,
-            donor_type=donor_type,
-            patient_ethnicity=patient_ethnicity,
-            patient_registry=patient_registry,
-            hf_set=hf_set,
-            rank_by_p0=rank_by_p0,
-        )
-        if as_json:
-            print_json(out)
-        else:
-            _print_table(result, p0, [d["row"] for d in out["donors"]])
-    elif as_json:
+    result = run_search(engine, request, predictor, rank_by_p0=rank_by_p0)
+    if as_json:
         print_json(result.model_dump(mode="json"))
     else:
         _print_table(result)
 
 
-def _print_table(result: SearchResult, p0: list[float | None] | None = None, rows: list[int] | None = None) -> None:
-    """The result table; with predictions, a P(0) column and donors in the given row order."""
+def _print_table(result: SearchResult) -> None:
+    """The result table; with match prediction, a P(0) column (donors in the result's order)."""
+    predicted = result.unrepresented_donor_count is not None
+    unrepresented = f", {result.unrepresented_donor_count} unrepresented" if predicted else ""
     table = Table(
-        title=f"{result.donor_count} donor(s) match; showing {len(result.donors)} "
+        title=f"{result.donor_count} donor(s) match; showing {len(result.donors)}{unrepresented} "
         f"(filter {result.matching_seconds:.2f} s, scoring {result.scoring_seconds:.2f} s, "
         f"IMGT/HLA {result.matching_release})"
     )
@@ -114,22 +117,25 @@ def _print_table(result: SearchResult, p0: list[float | None] | None = None, row
     table.add_column("donor", no_wrap=True)
     table.add_column("scored", no_wrap=True)
     table.add_column("category", no_wrap=True)
-    if p0 is not None:
+    if predicted:
         table.add_column("P(0 mm)", no_wrap=True)
     table.add_column("why this rank", ratio=1, overflow="fold")
-    by_row = {d.row: d for d in result.donors}
-    donors = [by_row[r] for r in rows] if rows is not None else result.donors
-    for i, d in enumerate(donors):
-        predicted = [] if p0 is None else ["unrepresented" if p0[i] is None else f"{p0[i]:.3f}"]
+    for d in result.donors:
+        p0 = _p0_text(d.match_prediction) if predicted else None
         table.add_row(
             str(d.rank),
             f"{d.donor_id or f'row {d.row}'}\n{d.donor_type}, registry {d.registry or '—'}",
             f"{d.overall.scored_match_count}/{d.overall.denominator}",
             d.overall.category.value if d.overall.category else "",
-            *predicted,
+            *([] if p0 is None else [p0]),
             "; ".join(d.rank_reasons),
         )
     console.print(table)
+
+
+def _p0_text(prediction: dict[str, Any] | None) -> str:
+    p = None if prediction is None else prediction.get("p_mismatch")
+    return "unrepresented" if not p else f"{p[0]:.3f}"
 
 
 def score(
