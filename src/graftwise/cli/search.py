@@ -13,17 +13,28 @@ from graftwise.cli._common import console, print_json
 from graftwise.cli.predict import build_predictor
 from graftwise.errors import ValidationError
 from graftwise.hla import HLAError, Nomenclature
-from graftwise.matching.request import RequestError, patient_problems, validate_request
+from graftwise.matching.repeat import (
+    RepeatResult,
+    SearchStore,
+    parse_cutoff,
+    registry_updates,
+    save_search,
+)
+from graftwise.matching.request import RequestError, SearchRequest, patient_problems, validate_request
 from graftwise.matching.result import SearchResult
 from graftwise.matching.score import PairScorer
 from graftwise.matching.search import DonorSearch, patient_pairs
 from graftwise.matching.source import open_registry
 from graftwise.matching.typing import SCORE_LOCI, TypingInterpreter
 from graftwise.prediction.search import PREDICTION_LOCI
+from graftwise.prediction.search import repeat as run_repeat
 from graftwise.prediction.search import search as run_search
+from graftwise.registry import Registry
 
 ADULT_LOCI = ("A", "B", "C", "DQB1", "DRB1")
 CORD_LOCI = ("A", "B", "C", "DRB1")
+SEARCHES_FOLDER = "searches"
+"""Saved searches' canonical result sets, in the registry folder beside (never inside) the store."""
 
 
 def read_hla_json(path: Path, what: str) -> dict[str, tuple[str | None, str | None]]:
@@ -70,12 +81,32 @@ def search(
     patient_registry: str | None = typer.Option(None, "--patient-registry", help="HF-set selection."),
     hf_set: list[Path] = typer.Option([], "--hf-set", help="HF set file(s) for --predict (default NMDP 2007)."),
     rank_by_p0: bool = typer.Option(False, "--rank-by-p0", help="With --predict: order by P(0 mismatches)."),
+    save_as: str | None = typer.Option(
+        None, "--save-as", help="Store the canonical result set under this id (registry's searches/) for repeats."
+    ),
+    repeat_of: str | None = typer.Option(
+        None, "--repeat-of", help="Repeat the search saved under this id (same options): print the diff (§8)."
+    ),
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="With --repeat-of: ISO time, normally the last run's matching_started_at (UTC)."
+    ),
 ) -> None:
     """Search a registry for a patient: every suitable donor, graded and ranked, with reasons."""
     if donor_type not in ("adult", "cord"):
         raise ValidationError(f"--donor-type must be adult or cord, got {donor_type!r}", field="--donor-type")
+    if save_as is not None and repeat_of is not None:
+        raise ValidationError(
+            "give --save-as or --repeat-of, not both (a repeat updates its own set)", field="--save-as"
+        )
+    if (repeat_of is None) != (cutoff is None):
+        raise ValidationError(
+            "--repeat-of and --cutoff go together", field="--cutoff" if cutoff is None else "--repeat-of"
+        )
+    when = parse_cutoff(cutoff) if cutoff is not None else None
     hla = read_hla_json(patient, "patient")
-    arrays, records = open_registry(registry)
+    saved = save_as is not None or repeat_of is not None
+    reg = Registry.open(registry) if saved else None
+    arrays, records = (reg.arrays, reg.records) if reg is not None else open_registry(registry)
     interp = TypingInterpreter(Nomenclature.load(arrays.release))
     loci = ADULT_LOCI if donor_type == "adult" else CORD_LOCI
     raw = {
@@ -97,11 +128,53 @@ def search(
         else None
     )
     engine = DonorSearch(arrays, interp, PairScorer(interp), cache=registry, records=records)
-    result = run_search(engine, request, predictor, rank_by_p0=rank_by_p0)
+    store = SearchStore(registry / SEARCHES_FOLDER)
+    if reg is not None and repeat_of is not None and when is not None:
+        diff = run_repeat(engine, request, repeat_of, when, store, registry_updates(reg), predictor)
+        if as_json:
+            print_json(diff.model_dump(mode="json"))
+        else:
+            _print_repeat(diff)
+        return
+    run = None
+    if reg is not None and save_as is not None:
+        updates, search_id = registry_updates(reg), save_as
+
+        def run(r: SearchRequest) -> SearchResult:
+            return save_search(engine, r, search_id, store, updates)[0]
+
+    result = run_search(engine, request, predictor, rank_by_p0=rank_by_p0, run=run)
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:
         _print_table(result)
+        if save_as is not None:
+            console.print(
+                f"saved as {save_as!r}; repeat with --repeat-of {save_as} --cutoff {result.matching_started_at}"
+            )
+
+
+def _print_repeat(diff: RepeatResult) -> None:
+    console.print(
+        f"repeat of {diff.search_id!r} (cut-off {diff.cutoff}): {diff.donor_count} donor(s) match now, "
+        f"{diff.previous_donor_count} before; next cut-off {diff.matching_started_at}"
+    )
+    for title, donors in (("new matches", diff.new_matches), ("updated matches", diff.updated_matches)):
+        table = Table(title=f"{len(donors)} {title}")
+        table.add_column("#", no_wrap=True)
+        table.add_column("donor", no_wrap=True)
+        table.add_column("scored", no_wrap=True)
+        table.add_column("why this rank", ratio=1, overflow="fold")
+        for d in donors:
+            table.add_row(
+                str(d.rank),
+                d.donor_id or f"row {d.row}",
+                f"{d.overall.scored_match_count}/{d.overall.denominator}",
+                "; ".join(d.rank_reasons),
+            )
+        console.print(table)
+    gone = ", ".join(diff.no_longer_matching) or "none"
+    console.print(f"{len(diff.no_longer_matching)} no longer matching: {gone}")
 
 
 def _print_table(result: SearchResult) -> None:

@@ -12,11 +12,13 @@ predicts A, B, C, DQB1, DRB1 (§1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graftwise.errors import ValidationError
 from graftwise.matching.confidence import MatchConfidence
+from graftwise.matching.repeat import DonorUpdates, RepeatResult, SearchStore, repeat_search
 from graftwise.matching.request import SearchRequest
 from graftwise.matching.result import DonorResult, SearchResult
 from graftwise.matching.search import DonorSearch
@@ -117,41 +119,73 @@ def check_predictor(request: SearchRequest, predictor: Predictor | None) -> Pred
     return predictor
 
 
+def predict_donors(donors: Sequence[DonorResult], request: SearchRequest, predictor: Predictor) -> list[DonorResult]:
+    """``donors`` with ``match_prediction`` (the match-prediction.md §1 fields) set, in the same order."""
+    predictions = predict_results(
+        predictor, request.patient_hla, donors, patient_keys=(request.patient_registry, request.patient_ethnicity)
+    )
+    return [
+        d.model_copy(update={"match_prediction": prediction_json(p)}) for d, p in zip(donors, predictions, strict=True)
+    ]
+
+
 def add_predictions(
     result: SearchResult, request: SearchRequest, predictor: Predictor, *, rank_by_p0: bool = False
 ) -> SearchResult:
     """``result`` with ``match_prediction`` on every donor and the page's ``unrepresented_donor_count`` (§9). With
     ``rank_by_p0`` the donors are re-ordered by P(0 mismatches), highest first, donors without probabilities last,
     ties kept in rank order, and each gets ``p0_rank``."""
-    predictions = predict_results(
-        predictor,
-        request.patient_hla,
-        result.donors,
-        patient_keys=(request.patient_registry, request.patient_ethnicity),
-    )
-    donors = [
-        d.model_copy(update={"match_prediction": prediction_json(p)})
-        for d, p in zip(result.donors, predictions, strict=True)
-    ]
+    donors = predict_donors(result.donors, request, predictor)
+    predictions = [d.match_prediction or {} for d in donors]
     if rank_by_p0:
-        p0 = [p.p_mismatch[0] if p.p_mismatch is not None else None for p in predictions]
+        p0 = [p["p_mismatch"][0] if p.get("p_mismatch") else None for p in predictions]
         order = sorted(range(len(p0)), key=lambda i: (p0[i] is None, -(p0[i] or 0.0), i))
         donors = [donors[i].model_copy(update={"p0_rank": n}) for n, i in enumerate(order, start=1)]
-    unrepresented = sum(p.donor.unrepresented for p in predictions)
+    unrepresented = sum(bool(p.get("donor_unrepresented")) for p in predictions)
     return result.model_copy(update={"donors": donors, "unrepresented_donor_count": unrepresented})
 
 
 def search(
-    engine: DonorSearch, request: SearchRequest, predictor: Predictor | None = None, *, rank_by_p0: bool = False
+    engine: DonorSearch,
+    request: SearchRequest,
+    predictor: Predictor | None = None,
+    *,
+    rank_by_p0: bool = False,
+    run: Callable[[SearchRequest], SearchResult] | None = None,
 ) -> SearchResult:
     """A donor search (matching.md §1, §9): matching and scoring, then, when ``request.run_match_prediction`` is true
     (the default), match prediction for every donor of the requested page. ``request`` must come from
-    :func:`graftwise.matching.request.validate_request`."""
+    :func:`graftwise.matching.request.validate_request`. ``run`` replaces ``engine.search`` (e.g. a search that is
+    also saved for repeat searches, :func:`graftwise.matching.repeat.save_search`)."""
     if request.run_match_prediction:
         predictor = check_predictor(request, predictor)
     elif rank_by_p0:
         raise ValidationError("ranking by P(0) needs run_match_prediction", field="rank_by_p0")
-    result = engine.search(request)
+    result = (run or engine.search)(request)
     if predictor is None or not request.run_match_prediction:
         return result
     return add_predictions(result, request, predictor, rank_by_p0=rank_by_p0)
+
+
+def repeat(
+    engine: DonorSearch,
+    request: SearchRequest,
+    original_search_id: str,
+    cutoff: dt.datetime,
+    store: SearchStore,
+    updates: DonorUpdates,
+    predictor: Predictor | None = None,
+) -> RepeatResult:
+    """A repeat search (matching.md §8) whose new and updated matches carry match prediction when the (identical)
+    request asks for it."""
+    if request.run_match_prediction:
+        predictor = check_predictor(request, predictor)
+    result = repeat_search(engine, request, original_search_id, cutoff, store, updates)
+    if predictor is None or not request.run_match_prediction:
+        return result
+    return result.model_copy(
+        update={
+            "new_matches": predict_donors(result.new_matches, request, predictor),
+            "updated_matches": predict_donors(result.updated_matches, request, predictor),
+        }
+    )
