@@ -21,7 +21,7 @@ from graftwise.matching.repeat import (
     save_search,
 )
 from graftwise.matching.request import RequestError, SearchRequest, patient_problems, validate_request
-from graftwise.matching.result import SearchResult
+from graftwise.matching.result import ScoreResult, SearchResult
 from graftwise.matching.score import PairScorer
 from graftwise.matching.search import DonorSearch, patient_pairs
 from graftwise.matching.source import open_registry
@@ -216,7 +216,7 @@ def score(
     donor: Path = typer.Option(..., "--donor", help="Donor HLA JSON."),
     release: str = typer.Option("Latest", "--release", help="IPD-IMGT/HLA release, e.g. 3.58.0."),
     loci: str = typer.Option(",".join(SCORE_LOCI), "--loci", help="Comma-separated loci to score."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (the only format so far)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Score one patient–donor pair (grades, confidence, antigen match, DPB1 TCE), no registry needed."""
     wanted = [x.strip() for x in loci.split(",") if x.strip()]
@@ -235,6 +235,54 @@ def score(
     if problems:
         raise RequestError(problems)
     result = PairScorer(interp).score(patient_pairs(p_hla, interp), d_pairs, wanted)
-    if not as_json:
-        console.print("[dim]only --json output exists for score; printing JSON[/]")
-    print_json(result.model_dump(mode="json"))
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    else:
+        _print_score(result)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "—" if value is None else ("yes" if value else "no")
+
+
+def _print_score(result: ScoreResult) -> None:
+    """Per locus and donor position: grade, confidence, antigen match; per locus the category and match count (and,
+    for DPB1, TCE permissiveness with its direction below the table); then the overall counts and category."""
+    table = Table(title=f"Patient–donor scoring (IMGT/HLA {result.release}), positions in the donor's order")
+    for name in ("locus", "#", "grade", "confidence", "antigen", "locus category"):
+        table.add_column(name, no_wrap=True)
+    notes = []
+    for locus, lr in result.loci.items():
+        summary = (
+            lr.category.value,
+            f"{lr.match_count}/2 match" + ("" if lr.included_in_aggregate else " (excluded)"),
+        )
+        for i, pos in enumerate(lr.positions):
+            table.add_row(
+                locus if i == 0 else "",
+                str(i + 1),
+                pos.grade.value,
+                pos.confidence.value,
+                _yes_no(pos.is_antigen_match),
+                summary[i],
+                end_section=i == 1,
+            )
+        if lr.tce is not None:
+            verdict = {True: "permissive", False: "non-permissive", None: "unknown"}[lr.tce.permissive]
+            direction = f", {lr.mismatch_direction.value} direction" if lr.mismatch_direction is not None else ""
+            groups = f"patient TCE group {lr.tce.patient_group or '?'}, donor {lr.tce.donor_group or '?'}"
+            notes.append(f"{locus}: {verdict}{direction} ({groups})")
+    console.print(table)
+    for note in notes:
+        console.print(note)
+    o = result.overall
+    category = o.category.value if o.category is not None else "none (no locus in the aggregate)"
+    console.print(f"overall category: {category}")
+    console.print(
+        f"scored match count {o.scored_match_count}/{o.denominator} "
+        f"(potential {o.scored_potential_count}, exact {o.scored_exact_count})"
+    )
+    console.print(
+        f"antigen matches {result.antigen_match_count}/{result.antigen_match_denominator}; "
+        f"typed loci {result.typed_loci_count}"
+    )
