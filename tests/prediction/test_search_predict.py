@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 from pathlib import Path
@@ -13,13 +14,16 @@ from typer.testing import CliRunner
 from graftwise.cli import app
 from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
+from graftwise.matching.repeat import SearchStore, parse_cutoff, registry_updates, save_search
 from graftwise.matching.request import SearchRequest, validate_request
 from graftwise.matching.score import PairScorer
 from graftwise.matching.search import DonorSearch
 from graftwise.matching.source import FolderArrays
 from graftwise.matching.typing import TypingInterpreter
 from graftwise.prediction import EIGHT_OF_EIGHT, Predictor
-from graftwise.prediction.search import search
+from graftwise.prediction.search import repeat, search
+from graftwise.registry import Registry
+from graftwise.registry.importer import import_donors
 
 from .helpers import HIGH_RES
 
@@ -172,3 +176,51 @@ def test_prediction_requests_are_refused_without_what_they_need(
     with pytest.raises(ValidationError) as exc:
         search(engine, _request(interp), eight)
     assert "predicts A, B, C, DQB1, DRB1" in str(exc.value)
+
+
+def _import(reg: Registry, path: Path, nom: Nomenclature, donors: list[dict[str, object]], at: dt.datetime) -> None:
+    path.write_text(json.dumps({"update_mode": "diff", "donors": donors}), encoding="utf-8")
+    assert import_donors(reg, path, nom, uploaded_at=at).failed == 0
+
+
+def _donor(record_id: str, change_type: str, hla: dict[str, list[str]]) -> dict[str, object]:
+    return {
+        "record_id": record_id,
+        "change_type": change_type,
+        "donor_type": "D",
+        "registry": "DE",
+        "ethnicity": "EUR",
+        "hla": {locus: {"dna": {"field1": a, "field2": b}} for locus, (a, b) in hla.items()},
+    }
+
+
+def test_repeat_search_predicts_new_and_updated_matches(
+    nom: Nomenclature, predictor: Predictor, tmp_path: Path
+) -> None:
+    reg = Registry.create(tmp_path / "reg", nom.release)
+    _import(reg, tmp_path / "one.json", nom, [_donor("D1", "N", HIGH_RES)], dt.datetime(2026, 1, 10))
+    interp = TypingInterpreter(nom)
+    request = _request(interp)
+    store = SearchStore(tmp_path / "searches")
+
+    def engine() -> DonorSearch:
+        return DonorSearch(reg.arrays, interp, PairScorer(interp), records=reg.records)
+
+    page, _ = save_search(engine(), request, "s1", store, registry_updates(reg))
+    cutoff = parse_cutoff(page.matching_started_at)
+    _import(reg, tmp_path / "two.json", nom, [_donor("D2", "N", HIGH_RES)], cutoff)  # at the cut-off: new anyway
+    homozygous_c = {**HIGH_RES, "C": ["C*07:01", "C*07:01"]}
+    after = cutoff + dt.timedelta(microseconds=1)
+    _import(reg, tmp_path / "three.json", nom, [_donor("D1", "U", homozygous_c)], after)
+    diff = repeat(engine(), request, "s1", cutoff, store, registry_updates(reg), predictor)
+    new, updated = diff.new_matches, diff.updated_matches
+    assert [d.donor_id for d in new] == ["D2"]
+    assert [d.donor_id for d in updated] == ["D1"]
+    assert new[0].match_prediction is not None
+    assert new[0].match_prediction["p_mismatch"][0] == 1.0
+    assert updated[0].match_prediction is not None
+    assert updated[0].match_prediction["p_mismatch"][1] == 1.0  # unambiguous: exactly the C mismatch
+    assert updated[0].match_prediction["per_locus"]["C"]["category"] == "Mismatch"
+    with pytest.raises(ValidationError) as exc:
+        repeat(engine(), request, "s1", cutoff, store, registry_updates(reg))
+    assert exc.value.field == "run_match_prediction"

@@ -98,6 +98,8 @@ def search(
         raise ValidationError(
             "give --save-as or --repeat-of, not both (a repeat updates its own set)", field="--save-as"
         )
+    if repeat_of is not None and rank_by_p0:
+        raise ValidationError("--rank-by-p0 orders a result page; a repeat search returns a diff", field="--rank-by-p0")
     if (repeat_of is None) != (cutoff is None):
         raise ValidationError(
             "--repeat-of and --cutoff go together", field="--cutoff" if cutoff is None else "--repeat-of"
