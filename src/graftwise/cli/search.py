@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -81,15 +81,19 @@ def search(
     patient_registry: str | None = typer.Option(None, "--patient-registry", help="HF-set selection."),
     hf_set: list[Path] = typer.Option([], "--hf-set", help="HF set file(s) for --predict (default NMDP 2007)."),
     rank_by_p0: bool = typer.Option(False, "--rank-by-p0", help="With --predict: order by P(0 mismatches)."),
-    save_as: str | None = typer.Option(
-        None, "--save-as", help="Store the canonical result set under this id (registry's searches/) for repeats."
-    ),
-    repeat_of: str | None = typer.Option(
-        None, "--repeat-of", help="Repeat the search saved under this id (same options): print the diff (§8)."
-    ),
-    cutoff: str | None = typer.Option(
-        None, "--cutoff", help="With --repeat-of: ISO time, normally the last run's matching_started_at (UTC)."
-    ),
+    # Annotated options keep plain None defaults, so Python callers (the demo) may leave them out.
+    save_as: Annotated[
+        str | None,
+        typer.Option("--save-as", help="Store the canonical result set under this id (registry's searches/)."),
+    ] = None,
+    repeat_of: Annotated[
+        str | None,
+        typer.Option("--repeat-of", help="Repeat the search saved under this id (same options): print the diff."),
+    ] = None,
+    cutoff: Annotated[
+        str | None,
+        typer.Option("--cutoff", help="With --repeat-of: ISO time, normally the last matching_started_at (UTC)."),
+    ] = None,
 ) -> None:
     """Search a registry for a patient: every suitable donor, graded and ranked, with reasons."""
     if donor_type not in ("adult", "cord"):
