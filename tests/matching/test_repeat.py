@@ -189,3 +189,18 @@ def test_cli_save_as_and_repeat_of(reg: Registry, tmp_path: Path, nom: Nomenclat
     both = CliRunner().invoke(app, [*args, "--repeat-of", "cli1"])
     assert both.exit_code != 0
     assert "--cutoff" in str(both.exception)
+
+
+def test_results_at_rows_give_full_results_in_rank_order(reg: Registry, interp: TypingInterpreter) -> None:
+    engine = _engine(reg, interp)
+    request = _request(interp, total=1)
+    columns = engine.run(request)
+    everything = engine.page(columns).donors
+    assert len(everything) == 5  # D5 has one DRB1 mismatch
+    picked = engine.results_at_rows(columns, [everything[-1].row, everything[0].row])
+    assert picked == [everything[0], everything[-1]]
+    exact = engine.run(_request(interp))
+    assert everything[-1].donor_id == "D5"  # ranked last: the only 9/10
+    with pytest.raises(ValidationError) as exc:
+        engine.results_at_rows(exact, [everything[-1].row])  # D5 does not pass a 10/10 search
+    assert exc.value.field == "rows"
