@@ -87,3 +87,36 @@ def test_invalid_input_is_one_clear_error(tmp_path: Path, capsys: pytest.Capture
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "patient.X" in err
+
+
+def test_score_table_shows_what_the_json_holds(tmp_path: Path, files: tuple[Path, Path]) -> None:
+    patient, _ = files
+    donor = tmp_path / "donor.json"
+    donor.write_text(
+        json.dumps({"A": ["A*01:01"], "B": ["B7", "B8"], "DRB1": ["DRB1*15:01"], "DPB1": ["DPB1*04:01", "DPB1*09:01"]})
+    )
+    args = ["score", "--patient", str(patient), "--donor", str(donor), "--release", "3.58.0"]
+    data = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out)
+    assert max(len(line) for line in out.splitlines()) <= 80
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(rows) == 2 * len(data["loci"])  # one row per locus and position
+    for locus, lr in data["loci"].items():
+        first, second = (r.split("│")[1:-1] for r in rows[:2])
+        rows = rows[2:]
+        assert first[0].strip() == locus
+        for cells, pos in zip((first, second), lr["positions"], strict=True):
+            antigen = {True: "yes", False: "no", None: "—"}[pos["is_antigen_match"]]
+            assert [c.strip() for c in cells[2:5]] == [pos["grade"], pos["confidence"], antigen]
+        assert first[5].strip() == lr["category"]
+        assert second[5].strip() == f"{lr['match_count']}/2 match"
+    dpb1 = data["loci"]["DPB1"]
+    assert dpb1["category"] == "Mismatch"
+    assert f"DPB1: non-permissive, {dpb1['mismatch_direction']} direction" in out
+    overall = data["overall"]
+    assert f"scored match count {overall['scored_match_count']}/{overall['denominator']}" in out
+    assert f"overall category: {overall['category']}" in out

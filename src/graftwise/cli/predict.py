@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +11,11 @@ import typer
 from graftwise.cli._common import console, print_json
 from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
-from graftwise.matching.result import SearchResult
-from graftwise.prediction import EIGHT_OF_EIGHT, TEN_OF_TEN, Imputation, MatchProbabilities, Predictor
+from graftwise.prediction import EIGHT_OF_EIGHT, TEN_OF_TEN, Imputation, Predictor
 from graftwise.prediction.hfsets import build_schemes, default_hf_file, load_store
 from graftwise.prediction.imputation import unphased_genotypes
 from graftwise.prediction.predictor import SubjectTyping
-from graftwise.prediction.probabilities import SubjectSummary
-from graftwise.prediction.search import predict_results
+from graftwise.prediction.search import prediction_json
 
 _LOCI_SHORTHANDS = {"10/10": TEN_OF_TEN, "8/8": EIGHT_OF_EIGHT}
 
@@ -83,9 +80,10 @@ def _read_subject(path: Path, label: str) -> tuple[SubjectTyping, str | None, st
     return hla, str(registry) if registry else None, str(ethnicity) if ethnicity else None
 
 
-def _predictor(
+def build_predictor(
     release: str | Nomenclature, hf_set: list[Path], population: str | None, loci: str, max_diplotypes: int
 ) -> Predictor:
+    """A predictor over ``loci`` from HF set files (default: the NMDP 2007 sets); one file is the explicit set."""
     nom = release if isinstance(release, Nomenclature) else Nomenclature.load(release)
     schemes = build_schemes(nom)
     paths = hf_set or [default_hf_file()]
@@ -95,43 +93,6 @@ def _predictor(
         if len(named) == 1:
             store.explicit = next(iter(named.values()))
     return Predictor(nom, store, parse_loci(loci), max_diplotypes=max_diplotypes, schemes=schemes)
-
-
-def _summary_json(prefix: str, s: SubjectSummary) -> dict[str, Any]:
-    return {
-        f"{prefix}_hf_set": s.hf_set,
-        f"{prefix}_unrepresented": s.unrepresented,
-        f"{prefix}_unrepresented_reason": s.unrepresented_reason,
-        f"{prefix}_kept_mass": s.kept_mass,
-        f"{prefix}_unambiguous_shortcut": s.shortcut,
-    }
-
-
-def prediction_json(r: MatchProbabilities) -> dict[str, Any]:
-    """The §1 field names."""
-    return {
-        "loci": list(r.loci),
-        "p_mismatch": list(r.p_mismatch) if r.p_mismatch is not None else None,
-        "p_mismatch_more": r.p_mismatch_more,
-        "percentages": list(r.percentages) if r.percentages is not None else None,
-        "overall_category": r.overall_category,
-        "per_locus": {
-            locus: {
-                "p_mismatch": list(lp.p_mismatch) if lp.p_mismatch is not None else None,
-                "percentages": list(lp.percentages) if lp.percentages is not None else None,
-                "category": lp.category,
-                "positional_categories": list(lp.positional_categories) if lp.positional_categories else None,
-            }
-            for locus, lp in r.per_locus.items()
-        },
-        "predicted_match_count": r.predicted_match_count,
-        "predicted_exact_count": r.predicted_exact_count,
-        "predicted_potential_count": r.predicted_potential_count,
-        "predicted_denominator": 2 * len(r.loci),
-        **_summary_json("patient", r.patient),
-        **_summary_json("donor", r.donor),
-        "low_kept_mass": r.low_kept_mass,
-    }
 
 
 def imputation_json(imp: Imputation, top: int) -> dict[str, Any]:
@@ -189,7 +150,7 @@ def impute(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Impute the genotypes of one subject from haplotype frequencies (match-prediction.md §4)."""
-    predictor = _predictor(release, hf_set, population, loci, max_diplotypes)
+    predictor = build_predictor(release, hf_set, population, loci, max_diplotypes)
     result = imputation_json(predictor.impute(typing_from_gl(typing), registry, population), top)
     if as_json:
         print_json(result)
@@ -217,7 +178,7 @@ def predict(
     """Probability of 0…4 (and more) mismatches for a patient–donor pair (match-prediction.md §§5–6)."""
     p_typing, p_reg, p_eth = _read_subject(patient, "patient")
     d_typing, d_reg, d_eth = _read_subject(donor, "donor")
-    predictor = _predictor(release, hf_set, population, loci, max_diplotypes)
+    predictor = build_predictor(release, hf_set, population, loci, max_diplotypes)
     result = predictor.predict(
         p_typing, d_typing, patient_keys=(p_reg, p_eth or population), donor_keys=(d_reg, d_eth or population)
     )
@@ -232,39 +193,3 @@ def predict(
     console.print(f"{shown}, P>4={out['p_mismatch_more']:.4f}; overall {out['overall_category']}")
     for locus, lp in out["per_locus"].items():
         console.print(f"  {locus:<5} {lp['category']:<9} {' '.join(f'{p:.4f}' for p in lp['p_mismatch'])}")
-
-
-def search_predictions(
-    result: SearchResult,
-    patient_hla: Mapping[str, Sequence[str | None]],
-    nom: Nomenclature,
-    *,
-    donor_type: str,
-    patient_ethnicity: str | None,
-    patient_registry: str | None,
-    hf_set: list[Path],
-    rank_by_p0: bool,
-) -> tuple[dict[str, Any], list[float | None]]:
-    """``graftwise search --predict``: the search result as JSON with ``match_prediction`` added to every donor
-    (and, with ``rank_by_p0``, donors re-ordered by P(0 mismatches), unrepresented last, with ``p0_rank``), plus
-    each shown donor's P(0) for the table."""
-    if patient_ethnicity is None and patient_registry is None and len(hf_set) != 1:
-        raise ValidationError(
-            "--predict needs the patient's --patient-ethnicity (or --patient-registry, or one --hf-set)",
-            field="--patient-ethnicity",
-        )
-    predictor = _predictor(nom, hf_set, patient_ethnicity, "10/10" if donor_type == "adult" else "8/8", 2000)
-    predictions = predict_results(
-        predictor, patient_hla, result.donors, patient_keys=(patient_registry, patient_ethnicity)
-    )
-    out = result.model_dump(mode="json")
-    for donor, prediction in zip(out["donors"], predictions, strict=True):
-        donor["match_prediction"] = prediction_json(prediction)
-    p0 = [p.p_mismatch[0] if p.p_mismatch is not None else None for p in predictions]
-    if rank_by_p0:
-        order = sorted(range(len(p0)), key=lambda i: (p0[i] is None, -(p0[i] or 0.0), i))
-        out["donors"] = [out["donors"][i] for i in order]
-        for n, donor in enumerate(out["donors"], start=1):
-            donor["p0_rank"] = n
-        p0 = [p0[i] for i in order]
-    return out, p0

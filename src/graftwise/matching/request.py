@@ -44,7 +44,8 @@ class SearchRequest(_Model):
     patient_cmv: Literal["negative", "positive"] | None = Field(default=None, description="ranking: CMV match")
     patient_abo: Literal["O", "A", "B", "AB"] | None = Field(default=None, description="ranking: ABO class")
     run_match_prediction: bool = Field(
-        default=False, description="match prediction is not implemented yet; true is rejected"
+        default=True,
+        description="add match probabilities per donor (graftwise.prediction.search); off → faster, no probabilities",
     )
     release: str | None = Field(default=None, description="IMGT release of the patient typing; default: registry's")
     offset: int = Field(default=0, ge=0)
@@ -98,8 +99,6 @@ def validate_request(raw: Mapping[str, Any] | SearchRequest, interp: TypingInter
         problems.append(
             ("release", f"the patient typing is in release {request.release}; this search matches in {interp.release}")
         )
-    if request.run_match_prediction:
-        problems.append(("run_match_prediction", "match prediction is not available yet; send false"))
     if problems:
         raise RequestError(problems)
     return request

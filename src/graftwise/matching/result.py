@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,6 +99,11 @@ class DonorResult(_Frozen):
     overall: OverallResult
     hla: dict[str, tuple[str, str]]
     rank_reasons: list[str]
+    match_prediction: dict[str, Any] | None = Field(
+        default=None,
+        description="match-prediction.md §1 fields (graftwise.prediction.search); None when prediction was not run",
+    )
+    p0_rank: int | None = Field(default=None, description="rank by P(0 mismatches) when asked for; else None")
 
 
 class SearchResult(_Frozen):
@@ -114,3 +120,8 @@ class SearchResult(_Frozen):
     donors: list[DonorResult]
     matching_seconds: float
     scoring_seconds: float
+    unrepresented_donor_count: int | None = Field(
+        default=None,
+        description="donors of this page without probabilities because their own typing is unrepresented (§9); "
+        "None when match prediction was not run",
+    )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from graftwise.errors import ValidationError
 from graftwise.matching.confidence import MatchConfidence
 from graftwise.matching.grades import LocusCategory
 from graftwise.matching.index import MatchIndex, load_or_build_index
@@ -310,6 +311,39 @@ class DonorSearch:
         """Materialise ranked results ``offset`` … ``offset + limit`` (all when ``limit`` is None)."""
         request = columns.request
         picked = columns.order[offset : None if limit is None else offset + limit]
+        donors = self._donor_results(columns, picked, offset + 1 + np.arange(picked.shape[0]))
+        return SearchResult(
+            matching_release=self.interp.release,
+            matching_started_at=columns.started_at,
+            donor_count=int(columns.rows.shape[0]),
+            filter_denominator=request.filter_denominator,
+            scoring_denominator=request.scoring_denominator,
+            antigen_match_denominator=2 * len(request.scoring.loci_to_score),
+            offset=offset,
+            limit=limit,
+            donors=donors,
+            matching_seconds=columns.matching_seconds,
+            scoring_seconds=columns.scoring_seconds,
+        )
+
+    def results_at_rows(self, columns: SearchColumns, rows: Sequence[int]) -> list[DonorResult]:
+        """Full results of the survivors at registry ``rows`` (each must have passed the filter), in rank order."""
+        wanted = np.asarray(sorted(set(rows)), dtype=np.int64)
+        positions = np.searchsorted(columns.rows, wanted)
+        if positions.shape[0] and (
+            positions.max() >= columns.rows.shape[0] or (columns.rows[positions] != wanted).any()
+        ):
+            raise ValidationError("a row given did not pass the filter of this search", field="rows")
+        rank_of = np.empty_like(columns.order)
+        rank_of[columns.order] = np.arange(columns.order.shape[0])
+        picked = positions[np.argsort(rank_of[positions], kind="stable")]
+        return self._donor_results(columns, picked, rank_of[picked] + 1)
+
+    def _donor_results(
+        self, columns: SearchColumns, picked: npt.NDArray[np.int64], ranks: npt.NDArray[np.int64]
+    ) -> list[DonorResult]:
+        """Result objects for survivors at positions ``picked`` (into ``columns.rows``) with the given ranks."""
+        request = columns.request
         rows = columns.rows[picked]
         records = list(self.records([int(r) for r in rows])) if self.records is not None and len(rows) else []
         registries = list(self.arrays.meta.get("registries", []))
@@ -328,7 +362,7 @@ class DonorSearch:
             dpb1 = loci.get("DPB1")
             donors.append(
                 DonorResult(
-                    rank=offset + k + 1,
+                    rank=int(ranks[k]),
                     row=int(row),
                     donor_id=_donor_id(records[k]) if records else None,
                     donor_type="cord" if dtype_col[k] == 1 else "adult",
@@ -360,19 +394,7 @@ class DonorSearch:
                     ),
                 )
             )
-        return SearchResult(
-            matching_release=self.interp.release,
-            matching_started_at=columns.started_at,
-            donor_count=int(columns.rows.shape[0]),
-            filter_denominator=request.filter_denominator,
-            scoring_denominator=request.scoring_denominator,
-            antigen_match_denominator=2 * len(request.scoring.loci_to_score),
-            offset=offset,
-            limit=limit,
-            donors=donors,
-            matching_seconds=columns.matching_seconds,
-            scoring_seconds=columns.scoring_seconds,
-        )
+        return donors
 
     def search(self, request: SearchRequest) -> SearchResult:
         return self.page(self.run(request), request.offset, request.limit)
