@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
@@ -98,6 +99,26 @@ class GroupScheme:
     small_g_of: Mapping[str, str]
     p_key_of_small_g: Mapping[str, str]
     vocab: PVocabulary
+
+    @cached_property
+    def _pair_codes(self) -> tuple[dict[str, int], tuple[tuple[str, str], ...]]:
+        """Allele → one integer for its (group, small g) pair, and the pairs; built once per scheme."""
+        pairs: dict[tuple[str, str], int] = {}
+        code = {a: pairs.setdefault((g, self.small_g_of[a]), len(pairs)) for a, g in self.group_of.items()}
+        return code, tuple(pairs)
+
+    def groups_of(self, alleles: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """The groups and the small-g groups of ``alleles`` (a name outside the scheme stands for itself). One dict
+        lookup per allele, at C speed: positions can hold thousands of alleles."""
+        code, pairs = self._pair_codes
+        try:
+            found = [pairs[c] for c in set(map(code.__getitem__, alleles))]
+        except KeyError:
+            return (
+                frozenset(self.group_of.get(a, a) for a in alleles),
+                frozenset(self.small_g_of.get(a, a) for a in alleles),
+            )
+        return frozenset(g for g, _ in found), frozenset(s for _, s in found)
 
     @classmethod
     def build(cls, nom: Nomenclature, category: Category) -> GroupScheme:
