@@ -7,6 +7,7 @@ Everything downstream (reductions, matching, prediction) works from that set and
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from collections import Counter, defaultdict
@@ -489,10 +490,8 @@ class Nomenclature:
         groups = self._build_small_g_groups()
         found = (groups, {a: g for g, members in groups.items() for a in members})
         if self.tables.digest:
-            try:
+            with contextlib.suppress(OSError):  # a read-only cache only costs the rebuild
                 write_cached(path, found, stale_glob="small-g-*.pickle")
-            except OSError:  # a read-only cache only costs the rebuild
-                pass
         return found
 
     @property
