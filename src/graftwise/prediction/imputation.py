@@ -334,8 +334,8 @@ def _absent_position(subject: SubjectGroups, hs: GroupedHFSet, loci: tuple[str, 
     """The first typed position none of whose groups occurs in the set (§4.7 ``allele_not_in_hf_set``), or None."""
     for li, locus in enumerate(loci):
         for p in subject.positions.get(locus) or ():
-            if not _position_mask(hs, li, p).any():
-                return f"{locus}: {', '.join(sorted(p or ()))} not in the set"
+            if p is not None and hs.group_index(li).keys().isdisjoint(p):
+                return f"{locus}: {', '.join(sorted(p))} not in the set"
     return None
 
 

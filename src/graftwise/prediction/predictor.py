@@ -46,6 +46,7 @@ from graftwise.prediction.probabilities import (
     SubjectSummary,
     assemble,
     mismatch_distributions,
+    percentages,
     summarise,
 )
 
@@ -288,15 +289,17 @@ class Predictor:
         overall, per_locus = mismatch_distributions(p.distribution, [i.distribution for i in distinct])
         ps = p.summary
         summaries = [i.summary for i in distinct]
+        pct_overall, pct_locus = percentages(overall).tolist(), percentages(per_locus).tolist()
         plain: dict[int, MatchProbabilities] = {}
         out = []
         for d in range(len(donors)):
             s = int(index[d])
             sm = scoring_mismatch[d] if scoring_mismatch is not None else None
+            pct = (pct_overall[s], pct_locus[s])
             if sm is not None:
-                out.append(assemble(self.loci, overall[s], per_locus[s], ps, summaries[s], sm))
+                out.append(assemble(self.loci, overall[s], per_locus[s], ps, summaries[s], sm, pct=pct))
                 continue
             if s not in plain:
-                plain[s] = assemble(self.loci, overall[s], per_locus[s], ps, summaries[s])
+                plain[s] = assemble(self.loci, overall[s], per_locus[s], ps, summaries[s], pct=pct)
             out.append(plain[s])
         return out
