@@ -22,8 +22,9 @@ the ethnicity) → global; each step is recorded. Converting sets to the loaded 
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -107,18 +108,34 @@ class GroupScheme:
         code = {a: pairs.setdefault((g, self.small_g_of[a]), len(pairs)) for a, g in self.group_of.items()}
         return code, tuple(pairs)
 
-    def groups_of(self, alleles: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
-        """The groups and the small-g groups of ``alleles`` (a name outside the scheme stands for itself). One dict
-        lookup per allele, at C speed: positions can hold thousands of alleles."""
+    def groups_of(self, alleles: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """The groups and the small-g groups of ``alleles`` (a name outside the scheme stands for itself)."""
+        return self.groups_of_many([alleles])[0]
+
+    def groups_of_many(self, sets: Sequence[frozenset[str]]) -> list[tuple[frozenset[str], frozenset[str]]]:
+        """:meth:`groups_of` for many allele sets in one pass: positions can hold thousands of alleles, so every
+        allele of every set is looked up at C speed (one dict lookup each) and the distinct (set, group pair) codes
+        are found with one hash-based ``np.unique``."""
         code, pairs = self._pair_codes
+        lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
         try:
-            found = [pairs[c] for c in set(map(code.__getitem__, alleles))]
-        except KeyError:
-            return (
-                frozenset(self.group_of.get(a, a) for a in alleles),
-                frozenset(self.small_g_of.get(a, a) for a in alleles),
+            flat = np.fromiter(
+                map(code.__getitem__, itertools.chain.from_iterable(sets)), dtype=np.int64, count=int(lengths.sum())
             )
-        return frozenset(g for g, _ in found), frozenset(s for _, s in found)
+        except KeyError:
+            return [
+                (frozenset(self.group_of.get(a, a) for a in s), frozenset(self.small_g_of.get(a, a) for a in s))
+                for s in sets
+            ]
+        keys = np.repeat(np.arange(len(sets), dtype=np.int64), lengths) * len(pairs) + flat
+        distinct = np.sort(np.unique(keys, sorted=False))
+        bounds = np.searchsorted(distinct, np.arange(len(sets) + 1, dtype=np.int64) * len(pairs)).tolist()
+        codes = (distinct % len(pairs)).tolist()
+        out = []
+        for lo, hi in itertools.pairwise(bounds):
+            found = [pairs[c] for c in codes[lo:hi]]
+            out.append((frozenset(g for g, _ in found), frozenset(sg for _, sg in found)))
+        return out
 
     @classmethod
     def build(cls, nom: Nomenclature, category: Category) -> GroupScheme:

@@ -194,6 +194,20 @@ def _groups_of(
     return found
 
 
+def convert_positions(subjects: Sequence[InterpretedSubject], scheme: GroupScheme, cache: GroupCache) -> None:
+    """Put the group conversion of every position of ``subjects`` not yet in ``cache`` there, in one
+    :meth:`GroupScheme.groups_of_many` pass (what :func:`subject_groups` would do one position at a time)."""
+    missing = {
+        p: None
+        for s in subjects
+        for pair in s.positions.values()
+        for p in pair
+        if p is not None and (scheme.category, p) not in cache
+    }
+    for p, found in zip(missing, scheme.groups_of_many(list(missing)), strict=True):
+        cache[(scheme.category, p)] = found
+
+
 def subject_groups(
     subject: InterpretedSubject, scheme: GroupScheme, loci: Sequence[str], cache: GroupCache | None = None
 ) -> SubjectGroups:

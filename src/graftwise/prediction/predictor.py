@@ -34,7 +34,9 @@ from graftwise.prediction.imputation import (
     DEFAULT_MAX_DIPLOTYPES,
     GenotypeDistribution,
     GroupCache,
+    InterpretedSubject,
     SubjectGroups,
+    convert_positions,
     impute,
     impute_batch,
     interpret_subject,
@@ -170,6 +172,8 @@ class Predictor:
         pending: dict[tuple[object, ...], list[int]] = {}
         batches: dict[int, tuple[SetChoice, list[_Item], list[SubjectGroups]]] = {}
         firsts: dict[tuple[str | None, str | None], SetChoice | None] = {}
+        to_convert: dict[Category, list[InterpretedSubject]] = {}
+        interpreted: list[tuple[_Item, SetChoice, InterpretedSubject]] = []
         for idx, (typing, (registry, ethnicity), raw) in enumerate(zip(typings, keys, raw_keys, strict=True)):
             key: tuple[object, ...] = (raw, registry, ethnicity)
             found = self._cache.get(key)
@@ -189,12 +193,16 @@ class Predictor:
             if first is None or subject.problem is not None or self.target_mass is not None:
                 self._cache[key] = self._impute(typing, registry, ethnicity)
                 continue
-            groups = subject_groups(subject, self.scheme(first.set.info.category), self.loci, self._groups)
+            to_convert.setdefault(first.set.info.category, []).append(subject)
+            interpreted.append(((key, typing, registry, ethnicity), first, subject))
+        for category, subjects in to_convert.items():
+            convert_positions(subjects, self.scheme(category), self._groups)
+        for item, first, subject in interpreted:
             batch = batches.setdefault(id(first.set), (first, [], []))
-            batch[1].append((key, typing, registry, ethnicity))
-            batch[2].append(groups)
-        for choice, items, subjects in batches.values():
-            dists = impute_batch(subjects, choice.set, self.loci, max_diplotypes=self.max_diplotypes)
+            batch[1].append(item)
+            batch[2].append(subject_groups(subject, self.scheme(first.set.info.category), self.loci, self._groups))
+        for choice, items, groups in batches.values():
+            dists = impute_batch(groups, choice.set, self.loci, max_diplotypes=self.max_diplotypes)
             for (key, typing, registry, ethnicity), dist in zip(items, dists, strict=True):
                 represented = Imputation(dist, choice) if dist.is_represented else None
                 self._cache[key] = represented or self._impute(typing, registry, ethnicity)

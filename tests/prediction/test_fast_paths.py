@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from graftwise.hla import Nomenclature
 from graftwise.prediction import GroupScheme
 from graftwise.prediction.hfsets import Category
+from graftwise.prediction.probabilities import percentage, percentages
 
 
 def test_small_g_read_back_from_the_compiled_cache(
@@ -49,3 +51,29 @@ def test_scheme_groups_of_equals_the_per_allele_maps(
         )
     # a name outside the scheme stands for itself
     assert scheme.groups_of(frozenset({"A*99:99:99"})) == (frozenset({"A*99:99:99"}), frozenset({"A*99:99:99"}))
+
+
+def test_scheme_groups_of_many_equals_one_at_a_time(schemes: dict[Category, GroupScheme], nom: Nomenclature) -> None:
+    scheme = schemes["lgx"]
+    sets = [nom.typing(t, lenient=True).alleles for t in ("A*02:XX", "A*01:AB", "B*07:02", "A*02:XX", "DRB1*04:XX")]
+    expected = [(frozenset(scheme.group_of[a] for a in s), frozenset(scheme.small_g_of[a] for a in s)) for s in sets]
+    assert scheme.groups_of_many(sets) == expected
+    assert scheme.groups_of_many([]) == []
+    odd = frozenset({"A*99:99:99", "A*01:01:01:01"})
+    assert scheme.groups_of_many([sets[2], odd]) == [
+        expected[2],
+        (frozenset({"A*99:99:99", scheme.group_of["A*01:01:01:01"]}), frozenset({"A*99:99:99", "A*01:01g"})),
+    ]
+
+
+@pytest.mark.parametrize(
+    "p",
+    [0.0, 1.0, 0.285, 0.125, 0.005, 0.015, 0.994999999, 0.995, 0.5, 1e-17, 0.7349999999999999, 0.99999999],
+)
+def test_percentages_equal_percentage(p: float) -> None:
+    values = np.array([[p, 1 - p], [p / 2, p]])
+    assert percentages(values).tolist() == [[percentage(float(v)) for v in row] for row in values]
+
+
+def test_percentages_of_nan_is_zero() -> None:
+    assert percentages(np.array([np.nan, 0.5])).tolist() == [0, 50]
