@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from graftwise.hla import Nomenclature
-from graftwise.prediction import GroupScheme
+from graftwise.prediction import GroupScheme, build_schemes
 from graftwise.prediction.hfsets import Category
 from graftwise.prediction.probabilities import percentage, percentages
 
@@ -77,3 +77,37 @@ def test_percentages_equal_percentage(p: float) -> None:
 
 def test_percentages_of_nan_is_zero() -> None:
     assert percentages(np.array([np.nan, 0.5])).tolist() == [0, 50]
+
+
+def test_schemes_read_back_from_the_compiled_cache(
+    nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRAFTWISE_CACHE", str(tmp_path))
+    built = build_schemes(nom, ("lgx", "small_g"))
+    [path] = tmp_path.rglob("schemes-*.pickle")
+    assert path.name.endswith(f"-{nom.tables.digest}.pickle")
+    reread = build_schemes(nom, ("lgx", "small_g"))
+    assert reread.keys() == built.keys()
+    for category, scheme in reread.items():
+        fresh = built[category]
+        assert scheme.group_of == fresh.group_of
+        assert scheme.small_g_of == fresh.small_g_of
+        assert scheme.p_key_of_group == fresh.p_key_of_group
+        assert scheme.p_key_of_small_g == fresh.p_key_of_small_g
+        assert scheme.vocab.names == fresh.vocab.names
+        # keyed by the release tables' own name objects (bulk lookups hit on identity)
+        own = {id(a) for a in nom.tables.alleles}
+        assert all(id(a) in own for a in scheme.group_of)
+    other = build_schemes(nom, ("G",))
+    assert set(other) == {"G"}
+    assert len(list(tmp_path.rglob("schemes-*.pickle"))) == 2
+
+
+def test_schemes_without_a_digest_are_not_cached(
+    nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = Nomenclature(dataclasses.replace(nom.tables, digest=""), nom.macs)
+    plain.__dict__["_small_g"] = (nom.small_g_groups, nom.small_g_of)
+    monkeypatch.setenv("GRAFTWISE_CACHE", str(tmp_path))
+    assert build_schemes(plain, ("lgx",))["lgx"].group_of == build_schemes(nom, ("lgx",))["lgx"].group_of
+    assert [p.name for p in tmp_path.rglob("*.pickle")] == [p.name for p in tmp_path.rglob("schemes-v*-lgx.*")]
