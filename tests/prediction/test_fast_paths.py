@@ -26,6 +26,9 @@ def test_small_g_read_back_from_the_compiled_cache(
     reread = Nomenclature(nom.tables, nom.macs)
     assert reread.small_g_groups == groups == nom._build_small_g_groups()
     assert reread.small_g_of == of == {a: g for g, members in groups.items() for a in members}
+    own = {id(a) for a in nom.tables.alleles}
+    assert all(id(a) in own for a in reread.small_g_of)
+    assert all(id(a) in own for members in reread.small_g_groups.values() for a in members)
 
 
 def test_small_g_without_a_digest_is_built_and_not_cached(

@@ -486,7 +486,12 @@ class Nomenclature:
         if self.tables.digest:
             cached = read_cached(path, tuple)
             if cached is not None and len(cached) == 2:
-                return cast(tuple[dict[str, frozenset[str]], dict[str, str]], cached)
+                # Re-keyed by the tables' own name objects: lookups of this release's allele sets then hit on
+                # identity instead of comparing unpickled copies of the names.
+                own = {a: a for a in self.tables.alleles}
+                read_groups = cast(dict[str, frozenset[str]], cached[0])
+                groups = {g: frozenset(own.get(a, a) for a in members) for g, members in read_groups.items()}
+                return groups, {own.get(a, a): g for a, g in cast(dict[str, str], cached[1]).items()}
         groups = self._build_small_g_groups()
         found = (groups, {a: g for g, members in groups.items() for a in members})
         if self.tables.digest:
