@@ -627,10 +627,15 @@ def _verdict_candidates(c: dict[str, Any]) -> str:
     parts = []
     for label, seconds in (("warm", c["warm_seconds"]), ("cold", c["cold_seconds"])):
         if seconds < CANDIDATES_TARGET_SECONDS:
-            parts.append(f"{label} **met** ({seconds:.2f} s)")
+            parts.append(f"{label} **met** ({seconds:.3f} s, {CANDIDATES_TARGET_SECONDS - seconds:.3f} s under)")
         else:
             parts.append(f"{label} **missed** by {seconds - CANDIDATES_TARGET_SECONDS:.2f} s ({seconds:.2f} s)")
-    return f"Target < {CANDIDATES_TARGET_SECONDS:.0f} s: {'; '.join(parts)}."
+    return (
+        f"Target < {CANDIDATES_TARGET_SECONDS:.0f} s: {'; '.join(parts)}. The cold figure is a single run on a shared "
+        "machine: with a margin this small, another job running at the same time can push it over."
+        if c["cold_seconds"] > 0.9 * CANDIDATES_TARGET_SECONDS
+        else f"Target < {CANDIDATES_TARGET_SECONDS:.0f} s: {'; '.join(parts)}."
+    )
 
 
 def format_section(report: dict[str, Any], command: list[str]) -> str:
