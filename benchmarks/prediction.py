@@ -589,6 +589,55 @@ def main(argv: list[str]) -> None:
     )
 
 
+SPEEDUP_TARGET = 20.0
+CANDIDATES_TARGET_SECONDS = 2.0
+EARLIER_RUNS = (
+    "Earlier runs on this shared machine (same subjects, agreement 100% and L1 6.02e-06 in every run): before the "
+    "cold-path work, cold 0.655 s (4.2×) and warm 0.088 s (31.6×) for (a), and (c) cold 5.466 s, warm 0.509 s; "
+    "before that, warm 6.0× (first, one-subject-at-a-time engine), 12.7× and 8.2× (batch engine before its last "
+    "optimisations) and 38.5×."
+)
+
+
+def _verdict_speedup(g: dict[str, Any]) -> str:
+    """Whether each speed-up meets the target, and by how much a missed one falls short (in time and factor)."""
+    parts = []
+    for label, speedup, seconds in (
+        ("warm", g["speedup_warm"], g["ours_warm_seconds"]),
+        ("cold (end to end from raw tokens)", g["speedup"], g["ours_seconds"]),
+    ):
+        if speedup >= SPEEDUP_TARGET:
+            parts.append(f"{label} **met** ({speedup:.1f}×)")
+        else:
+            needed = g["grimm_seconds"] / SPEEDUP_TARGET
+            parts.append(
+                f"{label} **missed**: {speedup:.1f}× is {SPEEDUP_TARGET / speedup:.1f} times short; it would need "
+                f"≤ {needed:.3f} s against {seconds:.3f} s"
+            )
+    first_sight = g["ours_seconds"] - g["ours_warm_seconds"]
+    return (
+        f"Target ≥ {SPEEDUP_TARGET:.0f}×: {'; '.join(parts)}. Cold minus warm ({first_sight:.3f} s) is the first "
+        "sight of each distinct token in the process: the nomenclature expands MAC, XX, serology and two-field "
+        "tokens to alleles (building its first-field and serology indices on first use), and the alleles are put "
+        "into the set's groups; GRIMM's input was pre-expanded outside its timing."
+    )
+
+
+def _verdict_candidates(c: dict[str, Any]) -> str:
+    parts = []
+    for label, seconds in (("warm", c["warm_seconds"]), ("cold", c["cold_seconds"])):
+        if seconds < CANDIDATES_TARGET_SECONDS:
+            parts.append(f"{label} **met** ({seconds:.3f} s, {CANDIDATES_TARGET_SECONDS - seconds:.3f} s under)")
+        else:
+            parts.append(f"{label} **missed** by {seconds - CANDIDATES_TARGET_SECONDS:.2f} s ({seconds:.2f} s)")
+    return (
+        f"Target < {CANDIDATES_TARGET_SECONDS:.0f} s: {'; '.join(parts)}. The cold figure is a single run on a shared "
+        "machine: with a margin this small, another job running at the same time can push it over."
+        if c["cold_seconds"] > 0.9 * CANDIDATES_TARGET_SECONDS
+        else f"Target < {CANDIDATES_TARGET_SECONDS:.0f} s: {'; '.join(parts)}."
+    )
+
+
 def format_section(report: dict[str, Any], command: list[str]) -> str:
     lines = [
         "## Match prediction",
@@ -630,6 +679,10 @@ def format_section(report: dict[str, Any], command: list[str]) -> str:
             f"{g['grimm_load_seconds']:.1f} s |",
             f"| graftwise mean kept mass (N = 2000) | {g['mean_kept_mass']:.6f} |",
             "",
+            _verdict_speedup(g),
+            "",
+            EARLIER_RUNS,
+            "",
         ]
     c = report["candidates"]
     lines += [
@@ -642,7 +695,9 @@ def format_section(report: dict[str, Any], command: list[str]) -> str:
         "|---|---|",
         f"| warm: imputations cached (as after registry import, §8.7), probabilities + categories; best of {REPEATS} | "
         f"{c['warm_seconds']:.3f} (target < 2 s) |",
-        f"| cold: every distinct donor typing imputed in the call | {c['cold_seconds']:.3f} |",
+        f"| cold: every distinct donor typing imputed in the call (one run) | {c['cold_seconds']:.3f} (target < 2 s) |",
+        "",
+        _verdict_candidates(c),
         "",
     ]
     b = report["calibration"]

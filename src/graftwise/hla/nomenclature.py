@@ -7,6 +7,7 @@ Everything downstream (reductions, matching, prediction) works from that set and
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from collections import Counter, defaultdict
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, cast
 
-from graftwise.data import DataRoot
+from graftwise.data import DataRoot, cache_dir
+from graftwise.data.cache import read_cached, write_cached
 from graftwise.errors import ValidationError
 from graftwise.hla.cwd import CWD_CATALOGUES, CWDCatalogue, CWDStatus, load_cwd
 from graftwise.hla.drbx import blend_drbx
@@ -477,8 +479,37 @@ class Nomenclature:
         return short
 
     @cached_property
+    def _small_g(self) -> tuple[dict[str, frozenset[str]], dict[str, str]]:
+        """The small-g groups and their inverse, from the compiled cache when built before for these tables (keyed by
+        their digest: building takes seconds, reading tens of milliseconds)."""
+        path = cache_dir() / "compiled" / self.release / f"small-g-{self.tables.digest}.pickle"
+        if self.tables.digest:
+            cached = read_cached(path, tuple)
+            if cached is not None and len(cached) == 2:
+                # Re-keyed by the tables' own name objects: lookups of this release's allele sets then hit on
+                # identity instead of comparing unpickled copies of the names.
+                own = {a: a for a in self.tables.alleles}
+                read_groups = cast(dict[str, frozenset[str]], cached[0])
+                groups = {g: frozenset(own.get(a, a) for a in members) for g, members in read_groups.items()}
+                return groups, {own.get(a, a): g for a, g in cast(dict[str, str], cached[1]).items()}
+        groups = self._build_small_g_groups()
+        found = (groups, {a: g for g, members in groups.items() for a in members})
+        if self.tables.digest:
+            with contextlib.suppress(OSError):  # a read-only cache only costs the rebuild
+                write_cached(path, found, stale_glob="small-g-*.pickle")
+        return found
+
+    @property
     def small_g_groups(self) -> dict[str, frozenset[str]]:
         """Atlas's protein-level ARD groups that also carry nulls ("small g", §12.4), by name (with locus)."""
+        return self._small_g[0]
+
+    @property
+    def small_g_of(self) -> dict[str, str]:
+        """Full allele name → its small-g group name."""
+        return self._small_g[1]
+
+    def _build_small_g_groups(self) -> dict[str, frozenset[str]]:
         g_units = [frozenset(m) for m in self.tables.g_groups.values()]
         in_named_g = {a for unit in g_units for a in unit}
         g_units += [frozenset((a,)) for a in self.tables.g_listed if a not in in_named_g]
@@ -505,11 +536,6 @@ class Nomenclature:
             name = key + split_allele(next(iter(null_members)))[2] if len(null_members) == 1 else key
             groups[name] = groups.get(name, frozenset()) | frozenset(null_members)
         return groups
-
-    @cached_property
-    def small_g_of(self) -> dict[str, str]:
-        """Full allele name → its small-g group name."""
-        return {a: g for g, members in self.small_g_groups.items() for a in members}
 
     def sort_alleles(self, names: Iterable[str]) -> list[str]:
         """Full allele names in release (``Allelelist``) order."""

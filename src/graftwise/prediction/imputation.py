@@ -111,7 +111,7 @@ def _position_alleles(
     nom: Nomenclature, locus: str, text: str, sg_groups: Mapping[str, frozenset[str]]
 ) -> frozenset[str]:
     by_locus, nulls = _release_facts(nom)
-    alleles: frozenset[str] = frozenset()
+    parts: list[frozenset[str]] = []
     for token in (_full_token(locus, p) for p in text.split("/")):
         found = (
             sg_groups[token] if token.endswith("g") and token in sg_groups else nom.typing(token, lenient=True).alleles
@@ -119,9 +119,13 @@ def _position_alleles(
         if not found <= by_locus.get(locus, frozenset()):
             wrong = sorted({a.partition("*")[0] for a in found} - {locus})
             raise ValidationError(f"{token} is a {'/'.join(wrong)} typing, given at locus {locus}", field=locus)
-        alleles |= found
-    expressed = alleles - nulls
-    return expressed if len(alleles) > 1 and expressed else alleles
+        parts.append(found)
+    # A single token's (memoised) set is reused as is unless nulls are dropped: fewer large sets to allocate.
+    alleles = parts[0] if len(parts) == 1 else frozenset().union(*parts)
+    if len(alleles) > 1 and not alleles.isdisjoint(nulls):
+        expressed = alleles - nulls
+        return expressed or alleles
+    return alleles
 
 
 def interpret_subject(
@@ -184,13 +188,24 @@ def _groups_of(
     key = (scheme.category, alleles)
     found = cache.get(key) if cache is not None else None
     if found is None:
-        found = (
-            frozenset(scheme.group_of.get(a, a) for a in alleles),
-            frozenset(scheme.small_g_of.get(a, a) for a in alleles),
-        )
+        found = scheme.groups_of(alleles)
         if cache is not None:
             cache[key] = found
     return found
+
+
+def convert_positions(subjects: Sequence[InterpretedSubject], scheme: GroupScheme, cache: GroupCache) -> None:
+    """Put the group conversion of every position of ``subjects`` not yet in ``cache`` there, in one
+    :meth:`GroupScheme.groups_of_many` pass (what :func:`subject_groups` would do one position at a time)."""
+    missing = {
+        p: None
+        for s in subjects
+        for pair in s.positions.values()
+        for p in pair
+        if p is not None and (scheme.category, p) not in cache
+    }
+    for p, found in zip(missing, scheme.groups_of_many(list(missing)), strict=True):
+        cache[(scheme.category, p)] = found
 
 
 def subject_groups(
@@ -333,8 +348,8 @@ def _absent_position(subject: SubjectGroups, hs: GroupedHFSet, loci: tuple[str, 
     """The first typed position none of whose groups occurs in the set (§4.7 ``allele_not_in_hf_set``), or None."""
     for li, locus in enumerate(loci):
         for p in subject.positions.get(locus) or ():
-            if not _position_mask(hs, li, p).any():
-                return f"{locus}: {', '.join(sorted(p or ()))} not in the set"
+            if p is not None and hs.group_index(li).keys().isdisjoint(p):
+                return f"{locus}: {', '.join(sorted(p))} not in the set"
     return None
 
 

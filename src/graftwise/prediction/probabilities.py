@@ -42,9 +42,22 @@ def percentage(p: float) -> int:
     return int((Decimal(format(p, ".15g")) * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
+def percentages(p: FloatArray) -> IntArray:
+    """:func:`percentage` of every element of ``p``, in one array operation (NaN gives 0): ``np.rint`` rounds half
+    to even like ``round``, and the elements near a half take :func:`percentage`'s decimal path."""
+    x = np.nan_to_num(p * 100)
+    out = np.rint(x).astype(np.int64)
+    for idx in zip(*np.nonzero(np.abs(x - np.floor(x) - 0.5) <= 1e-6), strict=True):
+        out[idx] = percentage(float(p[idx]))
+    return out
+
+
 def locus_category(p0: float) -> PredictedCategory:
     """§6: Exact if percentage(P0) = 100, Mismatch if it is 0, else Potential."""
-    pct = percentage(p0)
+    return _category(percentage(p0))
+
+
+def _category(pct: int) -> PredictedCategory:
     if pct == 100:
         return "Exact"
     if pct == 0:
@@ -54,7 +67,10 @@ def locus_category(p0: float) -> PredictedCategory:
 
 def positional_categories(category: PredictedCategory, p2: float) -> tuple[PredictedCategory, PredictedCategory]:
     """§6 table: the two positions' categories from the locus category and percentage(P2) (unoriented)."""
-    pct2 = percentage(p2)
+    return _positions(category, percentage(p2))
+
+
+def _positions(category: PredictedCategory, pct2: int) -> tuple[PredictedCategory, PredictedCategory]:
     if category == "Exact":
         return ("Exact", "Exact")
     if category == "Mismatch":
@@ -183,33 +199,38 @@ def assemble(
     patient: SubjectSummary,
     donor: SubjectSummary,
     scoring_mismatch: Mapping[str, tuple[bool, bool]] | None = None,
+    *,
+    pct: tuple[Sequence[int], Sequence[Sequence[int]]] | None = None,
 ) -> MatchProbabilities:
-    """One result from the arrays of :func:`mismatch_distributions` (one row), with §6 categories and counts."""
+    """One result from the arrays of :func:`mismatch_distributions` (one row), with §6 categories and counts.
+    ``pct`` passes the row's :func:`percentages` (overall, per locus) when computed for many rows at once."""
     if patient.unrepresented or donor.unrepresented or np.isnan(overall).any():
         empty = LocusPrediction(None, None, None, None)
         return MatchProbabilities(
             loci, None, None, None, dict.fromkeys(loci, empty), None, None, None, None, patient, donor
         )
+    pct_overall, pct_locus = (
+        pct if pct is not None else (percentages(overall).tolist(), percentages(per_locus).tolist())
+    )
     locus_results: dict[str, LocusPrediction] = {}
     positions: list[PredictedCategory] = []
-    for li, locus in enumerate(loci):
-        p = (float(per_locus[li, 0]), float(per_locus[li, 1]), float(per_locus[li, 2]))
-        cat = locus_category(p[0])
-        pos = positional_categories(cat, p[2])
+    for locus, p, q in zip(loci, per_locus[:, :3].tolist(), pct_locus, strict=True):
+        cat = _category(q[0])
+        pos = _positions(cat, q[2])
         if scoring_mismatch is not None and locus in scoring_mismatch:
             pos = orient(pos, scoring_mismatch[locus])
         positions.extend(pos)
-        locus_results[locus] = LocusPrediction(p, (percentage(p[0]), percentage(p[1]), percentage(p[2])), cat, pos)
-    probs = tuple(float(x) for x in overall[: MAX_REPORTED_MISMATCHES + 1])
+        locus_results[locus] = LocusPrediction((p[0], p[1], p[2]), (q[0], q[1], q[2]), cat, pos)
+    probs = tuple(overall[: MAX_REPORTED_MISMATCHES + 1].tolist())
     exact = positions.count("Exact")
     potential = positions.count("Potential")
     return MatchProbabilities(
         loci,
         probs,
         float(overall[-1]),
-        tuple(percentage(x) for x in probs),
+        tuple(pct_overall[: MAX_REPORTED_MISMATCHES + 1]),
         locus_results,
-        locus_category(probs[0]),
+        _category(pct_overall[0]),
         exact + potential,
         exact,
         potential,
