@@ -1,4 +1,4 @@
-"""Write one area's section of ``benchmarks/RESULTS.md``, keeping every other section as it is."""
+"""Write one area's section of ``benchmarks/RESULTS.md``, keeping every other section as it is and where it is."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ TITLE = "# Benchmark results"
 
 
 def write_section(heading: str, lines: list[str]) -> None:
-    """Replace (or append) the section that starts with ``heading`` (e.g. ``## Donor search``) by ``lines``,
-    which start with that heading."""
+    """Replace the section that starts with ``heading`` (e.g. ``## Donor search``) by ``lines`` in place, or append
+    it; ``lines`` start with that heading."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else TITLE + "\n"
+    body = "\n".join(lines).strip("\n") + "\n"
     start = text.find(heading + "\n")
-    if start >= 0:
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + body
+    else:
         end = text.find("\n## ", start + len(heading))
-        text = text[:start] + (text[end + 1 :] if end >= 0 else "")
-    body = "\n".join(lines).rstrip("\n") + "\n"
-    RESULTS.write_text(text.rstrip("\n") + "\n\n" + body, encoding="utf-8")
+        text = text[:start] + body + ("\n" + text[end + 1 :] if end >= 0 else "")
+    RESULTS.write_text(text, encoding="utf-8")
     print(f"wrote {RESULTS} ({heading.lstrip('# ')})")
