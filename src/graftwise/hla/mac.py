@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from graftwise.data import DataRoot, cache_dir
@@ -33,7 +34,11 @@ class MACTable:
 
     def is_generic(self, code: str) -> bool:
         """A generic code lists second fields only; an allele-specific one lists whole ``F1:F2`` names."""
-        return all(":" not in e for e in self.codes[code])
+        return code in self._generic
+
+    @cached_property
+    def _generic(self) -> frozenset[str]:
+        return frozenset(code for code, elements in self.codes.items() if all(":" not in e for e in elements))
 
     def __contains__(self, code: object) -> bool:
         return code in self.codes

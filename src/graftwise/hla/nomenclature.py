@@ -120,6 +120,7 @@ class Nomenclature:
     tables: ReleaseTables
     macs: MACTable
     _memo: dict[tuple[str, bool], Typing] = field(default_factory=dict, repr=False)
+    _members: dict[str, frozenset[str] | None] = field(default_factory=dict, repr=False)
     root: DataRoot | None = None
     """Where the release came from; the CWD catalogues are read from its ``cwd/`` folder."""
     _reducers: dict[tuple[Compat, LgxCandidates], Reducer] = field(default_factory=dict, repr=False)
@@ -276,7 +277,15 @@ class Nomenclature:
         raise InvalidAlleleError(f"not an allele of release {self.release}", token=name, code="not_in_release")
 
     def _allele_members(self, name: str) -> frozenset[str] | None:
-        """Full names under an allele name, truncation or short null; None when it names nothing."""
+        """Full names under an allele name, truncation or short null; None when it names nothing. Memoised: MAC
+        expansions name the same 2-field alleles over and over."""
+        try:
+            return self._members[name]
+        except KeyError:
+            found = self._members[name] = self._find_members(name)
+            return found
+
+    def _find_members(self, name: str) -> frozenset[str] | None:
         if name in self.full_names:
             return frozenset((name,))
         locus, fields, suffix = split_allele(name)
