@@ -937,6 +937,11 @@ def _table_lines(table: list[dict[str, Any]]) -> list[str]:
 def format_b2(b: dict[str, Any], command: list[str]) -> list[str]:
     by_pop = ", ".join(f"{k} {v:,}" for k, v in b["pairs_by_population"].items())
     made = f"generated in {b['generate_seconds']:.1f} s" if b["generate_seconds"] else "reused from an earlier run"
+    outside = ", ".join(
+        f"{r['bin']} ({r['mean_predicted']:.3f} against {r['observed']:.3f})"
+        for r in b["table"]
+        if not r["ci95"][0] <= r["mean_predicted"] <= r["ci95"][1]
+    )
     return [
         f"### (b2) Calibration of P(10/10) against the registry generator's truth ({b['pairs']:,} pairs)",
         "",
@@ -960,6 +965,10 @@ def format_b2(b: dict[str, Any], command: list[str]) -> list[str]:
         "donor imputations).",
         "",
         *_table_lines(b["table"]),
+        "",
+        f"Bins whose 95% interval misses the mean predicted: {outside or 'none'}. Pairs share patients (and a donor "
+        "can serve several patients), so they are not independent and these intervals, which assume they are, are "
+        "somewhat too narrow.",
         "",
         f"Reliability plot: `{b['plot']}` (not committed), drawn as in (b).",
         "",
