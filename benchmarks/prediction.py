@@ -29,13 +29,23 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._results import write_section
+from benchmarks._results import RESULTS, write_section
 from graftwise.data import DataRoot
 from graftwise.hla import Nomenclature
 from graftwise.prediction import GroupedHFSet, Predictor, build_schemes, interpret_subject, subject_groups
-from graftwise.prediction.hfsets import GroupScheme, HFSetStore, convert_name, convert_set, read_hf_file
+from graftwise.prediction.hfsets import (
+    GroupScheme,
+    HFSetStore,
+    convert_name,
+    convert_set,
+    default_hf_file,
+    load_store,
+    read_hf_file,
+)
 from graftwise.prediction.imputation import unphased_genotypes
 from graftwise.prediction.predictor import TEN_OF_TEN
+from graftwise.registry import Registry
+from graftwise.registry.generator import GeneratorConfig
 
 OUT = Path(__file__).parent / "out"
 RELEASE = "3.58.0"
@@ -438,28 +448,12 @@ def bench_calibration(ctx: Context, pairs: int, seed: int, per_patient: int = 50
     seconds = time.perf_counter() - t0
     p = np.array(predicted)
     y = np.array(observed)
-    edges = np.array([0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0 + 1e-12])
-    table = []
-    for lo, hi in itertools.pairwise(edges):
-        mask = (p >= lo) & (p < hi)
-        k = int(mask.sum())
-        if k == 0:
-            continue
-        rate = float(y[mask].mean())
-        table.append(
-            {
-                "bin": f"[{lo:.2f}, {min(hi, 1.0):.2f}{']' if hi > 1 else ')'}",
-                "pairs": k,
-                "mean_predicted": float(p[mask].mean()),
-                "observed": rate,
-                "ci95": _wilson(int(y[mask].sum()), k),
-            }
-        )
+    table = reliability_table(p, y)
     brier = float(np.mean((p - y) ** 2))
     base = float(np.mean((y.mean() - y) ** 2))
     OUT.mkdir(parents=True, exist_ok=True)
     plot = OUT / "prediction_reliability.png"
-    _plot(table, plot, brier)
+    _plot(table, plot, brier, "Reliability, NMDP 2007 EUR")
     return {
         "pairs": len(p),
         "patients": patients,
@@ -475,6 +469,167 @@ def bench_calibration(ctx: Context, pairs: int, seed: int, per_patient: int = 50
     }
 
 
+# ---- (b2) calibration against the registry generator's truth ---------------------------------------------------
+
+SELECTION_LOCI = ("A", "B", "DRB1")
+
+
+def _registry(ctx: Context, donors: int, seed: int) -> tuple[Registry, Path, float]:
+    """The generated registry, reused from ``benchmarks/out`` when one of the same size and seed is there."""
+    path = OUT / f"calibration-registry-{donors}-s{seed}"
+    t0 = time.perf_counter()
+    if (path / "arrays").exists():
+        return Registry.open(path), path, 0.0
+    reg = Registry.generate(path, GeneratorConfig(donors=donors, seed=seed), ctx.nom)
+    return reg, path, time.perf_counter() - t0
+
+
+def _could_match(
+    ctx: Context, typings: Sequence[str], first: str, cache: dict[tuple[str, str], frozenset[str]]
+) -> np.ndarray:
+    """Per typing id of one locus: whether the typing could stand for an allele with the first field ``first``
+    (an untyped position could stand for anything)."""
+    locus = first.partition("*")[0]
+    out = np.ones(len(typings), dtype=bool)
+    for i, text in enumerate(typings):
+        if text:
+            interp = interpret_subject({locus: [text, None]}, ctx.nom, (locus,), cache)
+            out[i] = first in {a.split(":")[0] for a in interp.positions[locus][0] or ()}
+    return out
+
+
+def bench_calibration_generator(
+    ctx: Context, pairs: int, seed: int, donors: int = 100_000, per_patient: int = 50
+) -> dict[str, Any]:
+    """Donors and their truth from the registry generator (every population); patients are EUR donors' true
+    genotypes typed at two fields. A donor is a candidate when its *typing* (never its truth) could hold the
+    patient's first field at both positions of A, B and DRB1; it is predicted with its own population's set."""
+    reg, path, gen_seconds = _registry(ctx, donors, seed)
+    arrays, truth = reg.arrays, reg.truth
+    if truth is None:
+        raise SystemExit(f"{path} has no truth arrays (not a generated registry)")
+    populations = list(arrays.meta["populations"])
+    population = np.asarray(arrays.column("population"))
+    store = load_store(ctx.nom, ctx.schemes, [default_hf_file(ctx.root)])
+    pred = Predictor(ctx.nom, store, schemes=ctx.schemes)
+    scheme = ctx.schemes["lgx"]
+    hla = {loc: np.asarray(arrays.hla(loc)) for loc in TEN_OF_TEN}
+    typings = {loc: arrays.typings(loc) for loc in TEN_OF_TEN}
+    true_hla = {loc: np.asarray(truth.hla(loc)) for loc in TEN_OF_TEN}
+    true_names = {loc: truth.typings(loc) for loc in TEN_OF_TEN}
+    # The same P-group comparison as (b): each true name → its lgx group → the group's P key.
+    true_p = {
+        loc: np.array(
+            [
+                -1 if not n else scheme.vocab.id(loc, scheme.p_key_of_group[convert_name(n, scheme, ctx.nom)])
+                for n in true_names[loc]
+            ],
+            dtype=np.int64,
+        )
+        for loc in TEN_OF_TEN
+    }
+    p_pairs = np.stack([np.sort(true_p[loc][true_hla[loc]], axis=1) for loc in TEN_OF_TEN], axis=1).reshape(donors, -1)
+    rng = np.random.default_rng(seed + 3)
+    eur = np.flatnonzero(population == populations.index("EUR"))
+    order = rng.permutation(eur)
+    interp_cache: dict[tuple[str, str], frozenset[str]] = {}
+    match_cache: dict[str, np.ndarray] = {}
+
+    def could(first: str) -> np.ndarray:
+        if first not in match_cache:
+            loc = first.partition("*")[0]
+            match_cache[first] = _could_match(ctx, typings[loc], first, interp_cache)
+        return match_cache[first]
+
+    def donor_typing(row: int) -> Typing:
+        out: Typing = {}
+        for loc in TEN_OF_TEN:
+            pair = [typings[loc][int(t)] or None for t in hla[loc][row]]
+            if pair != [None, None]:
+                out[loc] = pair
+        return out
+
+    predicted: list[float] = []
+    observed: list[int] = []
+    pops: list[int] = []
+    patients = unrepresented = 0
+    t0 = time.perf_counter()
+    for row in order:
+        if len(predicted) >= pairs:
+            break
+        names = {loc: tuple(true_names[loc][int(t)] for t in true_hla[loc][row]) for loc in TEN_OF_TEN}
+        mask = np.ones(donors, dtype=bool)
+        for loc in SELECTION_LOCI:
+            c1, c2 = (could(n.split(":")[0]) for n in names[loc])
+            h = hla[loc]
+            mask &= (c1[h[:, 0]] & c2[h[:, 1]]) | (c2[h[:, 0]] & c1[h[:, 1]])
+        mask[row] = False  # never the patient's own record
+        candidates = np.flatnonzero(mask)
+        if not len(candidates):
+            continue
+        chosen = rng.choice(candidates, size=min(per_patient, len(candidates), pairs - len(predicted)), replace=False)
+        results = pred.predict_many(
+            high_res(names),
+            [donor_typing(int(d)) for d in chosen],
+            patient_keys=(None, "EUR"),
+            donor_keys=[(None, populations[int(population[d])]) for d in chosen],
+        )
+        for d, r in zip(chosen, results, strict=True):
+            if r.p_mismatch is None:
+                unrepresented += 1
+                continue
+            predicted.append(r.p_mismatch[0])
+            observed.append(int(np.array_equal(p_pairs[d], p_pairs[row])))
+            pops.append(int(population[d]))
+        patients += 1
+    seconds = time.perf_counter() - t0
+    p, y = np.array(predicted), np.array(observed)
+    table = reliability_table(p, y)
+    brier = float(np.mean((p - y) ** 2))
+    OUT.mkdir(parents=True, exist_ok=True)
+    plot = OUT / "prediction_reliability_generator.png"
+    _plot(table, plot, brier, "Reliability, generated registry, NMDP 2007 by population")
+    pop_ids = np.array(pops)
+    return {
+        "pairs": len(p),
+        "patients": patients,
+        "donors": donors,
+        "registry": str(path.relative_to(Path(__file__).parent.parent)),
+        "generate_seconds": gen_seconds,
+        "seconds": seconds,
+        "brier": brier,
+        "brier_climatology": float(np.mean((y.mean() - y) ** 2)),
+        "observed_rate": float(y.mean()),
+        "mean_predicted": float(p.mean()),
+        "unrepresented": unrepresented,
+        "pairs_by_population": {populations[i]: int((pop_ids == i).sum()) for i in range(len(populations))},
+        "table": table,
+        "plot": str(plot.relative_to(Path(__file__).parent.parent)),
+        "distinct_donor_imputations": len(pred._cache),
+    }
+
+
+def reliability_table(p: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
+    """Pairs binned by predicted P(10/10): count, mean predicted, observed rate and its Wilson 95% interval."""
+    edges = np.array([0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0 + 1e-12])
+    table = []
+    for lo, hi in itertools.pairwise(edges):
+        mask = (p >= lo) & (p < hi)
+        k = int(mask.sum())
+        if k == 0:
+            continue
+        table.append(
+            {
+                "bin": f"[{lo:.2f}, {min(hi, 1.0):.2f}{']' if hi > 1 else ')'}",
+                "pairs": k,
+                "mean_predicted": float(p[mask].mean()),
+                "observed": float(y[mask].mean()),
+                "ci95": _wilson(int(y[mask].sum()), k),
+            }
+        )
+    return table
+
+
 def _wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     phat = successes / n
     denom = 1 + z * z / n
@@ -483,7 +638,7 @@ def _wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _plot(table: list[dict[str, Any]], path: Path, brier: float) -> None:
+def _plot(table: list[dict[str, Any]], path: Path, brier: float, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -502,7 +657,7 @@ def _plot(table: list[dict[str, Any]], path: Path, brier: float) -> None:
         ax.annotate(str(r["pairs"]), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
     ax.set_xlabel("predicted P(10/10)")
     ax.set_ylabel("observed 10/10 rate")
-    ax.set_title(f"Reliability, NMDP 2007 EUR (Brier {brier:.4f})")
+    ax.set_title(f"{title} (Brier {brier:.4f})", fontsize=9)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.legend(loc="upper left")
@@ -572,8 +727,14 @@ def main(argv: list[str]) -> None:
         if arg.startswith("--seed="):
             seed = int(arg.split("=", 1)[1])
     n_subjects, n_pairs, n_candidates = (100, 2_000, 10_000) if quick else (1000, 100_000, 10_000)
+    command = ["python", "-m", "benchmarks", "prediction", *argv]
     ctx = setup()
     print(f"setup {ctx.setup_seconds:.1f} s", flush=True)
+    if ONLY_B2 in argv:
+        b2 = bench_calibration_generator(ctx, n_pairs, seed)
+        print(json.dumps({k: v for k, v in b2.items() if k != "table"}, indent=1), flush=True)
+        _merge_b2(b2, command)
+        return
     report: dict[str, Any] = {"machine": machine(), "setup_seconds": ctx.setup_seconds, "seed": seed}
     if "--no-grimm" not in argv:
         report["grimm"] = bench_grimm(ctx, n_subjects, seed)
@@ -582,11 +743,44 @@ def main(argv: list[str]) -> None:
     print(json.dumps(report["candidates"], indent=1), flush=True)
     report["calibration"] = bench_calibration(ctx, n_pairs, seed)
     print(json.dumps({k: v for k, v in report["calibration"].items() if k != "table"}, indent=1), flush=True)
+    report["calibration_generator"] = bench_calibration_generator(ctx, n_pairs, seed)
+    b2 = report["calibration_generator"]
+    print(json.dumps({k: v for k, v in b2.items() if k != "table"}, indent=1), flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "prediction.json").write_text(json.dumps(report, indent=1))
-    write_section(
-        "## Match prediction", format_section(report, ["python", "-m", "benchmarks", "prediction", *argv]).split("\n")
-    )
+    write_section("## Match prediction", format_section(report, command).split("\n"))
+
+
+ONLY_B2 = "--only-b2"
+"""Run only (b2) and put its subsection into the existing "Match prediction" section, every other part as it is."""
+SECTION = "## Match prediction"
+B2_HEADING = "### (b2) "
+
+
+def _merge_b2(b2: dict[str, Any], command: list[str]) -> None:
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else ""
+    start = text.find(SECTION + "\n")
+    if start < 0:
+        raise SystemExit(f"{RESULTS} has no {SECTION!r} section: run the whole benchmark first")
+    end = text.find("\n## ", start + len(SECTION))
+    lines = text[start : end if end >= 0 else len(text)].rstrip("\n").split("\n")
+    ours = format_b2(b2, command)
+    begin = next((i for i, line in enumerate(lines) if line.startswith(B2_HEADING)), None)
+    if begin is None:  # new: right after (b)
+        after = next((i for i, line in enumerate(lines) if line.startswith("### (b) ")), len(lines))
+        begin = next((i for i in range(after + 1, len(lines)) if lines[i].startswith("### ")), len(lines))
+        stop = begin
+    else:
+        stop = next((i for i in range(begin + 1, len(lines)) if lines[i].startswith("### ")), len(lines))
+    head = lines[:begin]
+    if head and head[-1]:
+        head.append("")
+    write_section(SECTION, [*head, *ours, *lines[stop:]])
+    path = OUT / "prediction.json"
+    if path.is_file():
+        report = json.loads(path.read_text())
+        report["calibration_generator"] = b2
+        path.write_text(json.dumps(report, indent=1))
 
 
 SPEEDUP_TARGET = 20.0
@@ -716,18 +910,66 @@ def format_section(report: dict[str, Any], command: list[str]) -> str:
         f"observed {b['observed_rate']:.4f}. "
         f"Run time {b['seconds']:.1f} s ({b['distinct_donor_imputations']:,} distinct donor imputations).",
         "",
-        "| predicted P(10/10) | pairs | mean predicted | observed | 95% CI (Wilson) |",
-        "|---|---|---|---|---|",
-    ]
-    for r in b["table"]:
-        lines.append(
-            f"| {r['bin']} | {r['pairs']:,} | {r['mean_predicted']:.3f} | {r['observed']:.3f} | "
-            f"{r['ci95'][0]:.3f}–{r['ci95'][1]:.3f} |"
-        )
-    lines += [
+        *_table_lines(b["table"]),
         "",
         f"Reliability plot: `{b['plot']}` (not committed): predicted P(10/10) per bin on x, observed rate on y, "
         "95% Wilson intervals, the diagonal for perfect calibration, and the number of pairs per bin.",
         "",
     ]
+    if "calibration_generator" in report:
+        lines += format_b2(report["calibration_generator"], command)
     return "\n".join(lines)
+
+
+def _table_lines(table: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| predicted P(10/10) | pairs | mean predicted | observed | 95% CI (Wilson) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in table:
+        lines.append(
+            f"| {r['bin']} | {r['pairs']:,} | {r['mean_predicted']:.3f} | {r['observed']:.3f} | "
+            f"{r['ci95'][0]:.3f}–{r['ci95'][1]:.3f} |"
+        )
+    return lines
+
+
+def format_b2(b: dict[str, Any], command: list[str]) -> list[str]:
+    by_pop = ", ".join(f"{k} {v:,}" for k, v in b["pairs_by_population"].items())
+    made = f"generated in {b['generate_seconds']:.1f} s" if b["generate_seconds"] else "reused from an earlier run"
+    outside = ", ".join(
+        f"{r['bin']} ({r['mean_predicted']:.3f} against {r['observed']:.3f})"
+        for r in b["table"]
+        if not r["ci95"][0] <= r["mean_predicted"] <= r["ci95"][1]
+    )
+    return [
+        f"### (b2) Calibration of P(10/10) against the registry generator's truth ({b['pairs']:,} pairs)",
+        "",
+        f"Command: `GRAFTWISE_DATA=../shared/hla-data .venv/bin/{' '.join(command)}` (`{ONLY_B2}` runs only this "
+        "part and rewrites only this subsection).",
+        f"Registry: {b['donors']:,} donors from `graftwise.registry` (`Registry.generate`, default configuration, "
+        f"same seed; `{b['registry']}`, {made}). Patients ({b['patients']:,}): EUR donors of that registry, in "
+        "seeded random order, typed at two fields with their true genotype. For each patient up to 50 other donors "
+        "whose *typing* could hold the patient's first field at both positions of A, B and DRB1 (an allele of the "
+        "typing has that first field; selection never looks at the donor's truth), each predicted with its own "
+        "population's NMDP 2007 set (patient: EUR). Pairs by donor population: "
+        f"{by_pop}; {b['unrepresented']:,} pairs left out because a subject was unrepresented. Observed 10/10 = the "
+        "donor's true genotype (the registry's truth arrays) equals the patient's at P-group level at A, B, C, "
+        "DQB1, DRB1, by the same group → P-key comparison as (b). The generator samples from the same sets the "
+        "predictor uses but types donors its own way (real MACs, allele strings, G groups, split and broad "
+        "serology), so this also tests reading registry typings.",
+        "",
+        f"Brier score {b['brier']:.4f} (predicting the base rate {b['observed_rate']:.3f} for every pair: "
+        f"{b['brier_climatology']:.4f}); mean predicted {b['mean_predicted']:.4f}, observed "
+        f"{b['observed_rate']:.4f}. Run time {b['seconds']:.1f} s ({b['distinct_donor_imputations']:,} distinct "
+        "donor imputations).",
+        "",
+        *_table_lines(b["table"]),
+        "",
+        f"Bins whose 95% interval misses the mean predicted: {outside or 'none'}. Pairs share patients (and a donor "
+        "can serve several patients), so they are not independent and these intervals, which assume they are, are "
+        "somewhat too narrow.",
+        "",
+        f"Reliability plot: `{b['plot']}` (not committed), drawn as in (b).",
+        "",
+    ]
