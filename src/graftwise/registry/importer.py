@@ -31,7 +31,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from operator import itemgetter
@@ -41,6 +41,7 @@ from typing import Any, Literal, TextIO
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from pydantic import BaseModel, ConfigDict, Field
 
 from graftwise.errors import ValidationError
@@ -67,7 +68,7 @@ from graftwise.registry.store import (
     HISTORY_SCHEMA,
     row_to_record,
 )
-from graftwise.registry.typing_check import TypingValidator, normalise_dna, normalise_serology
+from graftwise.registry.typing_check import TypingCheck, TypingValidator, normalise_dna, normalise_serology
 
 Mode = Literal["full", "diff", "check"]
 Severity = Literal["error", "warning", "skipped"]
@@ -179,6 +180,7 @@ class _Parsed:
     file_failures: list[ImportFailure]
     layout: _CsvLayout | None = None
     """CSV: where the cells sit (the records are then rows of cells); JSON: None (the records are dicts)."""
+    header: list[str] | None = None
 
 
 _Raw = tuple[int, Any, list[ImportFailure]]
@@ -263,7 +265,7 @@ def _read_csv(fh: TextIO) -> _Parsed:
     problems += [_file_failure("duplicate_column", f"column {h!r} appears more than once", h) for h in sorted(dupes)]
     if problems:
         return _Parsed(None, [], problems)
-    return _Parsed(None, _csv_records(reader, header), [], _CsvLayout(header))
+    return _Parsed(None, _csv_records(reader, header), [], _CsvLayout(header), header)
 
 
 def _csv_records(reader: Any, header: list[str]) -> Iterator[_Raw]:
@@ -322,6 +324,81 @@ class _CsvLayout:
             loci[locus] = [c if c != _NO_CELLS else _ABSENT for c in cells]
         ok = [bool(self.getters)] * len(rows)  # without HLA columns every record lacks hla
         return _Columns(len(rows), values, loci, ok, csv=True)
+
+    def arrow_columns(self, batch: pa.RecordBatch) -> _Columns:
+        """The same columns from an Arrow batch of string cells: each column is dictionary-encoded, so only its
+        distinct cells become Python strings (rows share them)."""
+        cells = [_shared(batch.column(i)) for i in range(batch.num_columns)]
+        values = {name: [c.strip() or None for c in cells[i]] for i, name in self.plain}
+        empty = [""] * batch.num_rows
+        loci: dict[str, list[Any]] = {}
+        for locus, idx in self.loci.items():
+            four = zip(*(cells[i] if i < len(cells) else empty for i in idx), strict=True)
+            loci[locus] = [c if c != _NO_CELLS else _ABSENT for c in four]
+        ok = [bool(self.getters)] * batch.num_rows
+        return _Columns(batch.num_rows, values, loci, ok, csv=True)
+
+
+def _shared(column: pa.Array) -> list[str]:
+    encoded = column.dictionary_encode()
+    distinct = np.array(encoded.dictionary.to_pylist(), dtype=object)
+    result: list[str] = distinct[encoded.indices.to_numpy(zero_copy_only=False)].tolist()
+    return result
+
+
+class _ArrowBatch:
+    """A batch of CSV rows read by Arrow (a plain file: see :func:`_plain_csv`); row ``k`` is on line ``first + k``."""
+
+    def __init__(self, batch: pa.RecordBatch, first: int) -> None:
+        self.batch = batch
+        self.first = first
+
+    def __len__(self) -> int:
+        return int(self.batch.num_rows)
+
+    def __getitem__(self, k: int) -> _Raw:
+        row = [self.batch.column(i)[k].as_py() for i in range(self.batch.num_columns)]
+        row.append("")
+        return self.first + k, row, []
+
+
+def _plain_csv(file: Path, fields: int) -> bool:
+    """True when every line of the file has exactly ``fields`` cells, with no quote, empty line, invalid UTF-8 or
+    carriage return other than in a CRLF line end. Arrow then reads exactly the cells ``csv.reader`` reads, one line
+    per record."""
+    with file.open("rb") as fh:
+        tail = b""
+        while block := fh.read(1 << 23):
+            block = tail + block
+            cut = block.rfind(b"\n") + 1
+            block, tail = block[:cut], block[cut:]
+            if not _plain_block(block, fields):
+                return False
+    return not tail or _plain_block(tail + b"\n", fields)
+
+
+def _plain_block(block: bytes, fields: int) -> bool:
+    if b'"' in block or block.count(b"\r") != block.count(b"\r\n"):
+        return False
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    data = np.frombuffer(block, dtype=np.uint8)
+    commas = np.cumsum(data == ord(","), dtype=np.int64)[np.flatnonzero(data == ord("\n"))]
+    return bool(np.all(np.diff(commas, prepend=0) == fields - 1))
+
+
+def _arrow_batches(file: Path, header: list[str]) -> Iterator[_ArrowBatch]:
+    reader = pacsv.open_csv(
+        file,
+        read_options=pacsv.ReadOptions(skip_rows=1, column_names=header, block_size=1 << 24),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string())),
+    )
+    line = 2
+    for batch in reader:
+        yield _ArrowBatch(batch, line)
+        line += batch.num_rows
 
 
 _NO_CELLS = ("", "", "", "")
@@ -426,6 +503,7 @@ class _Checker:
         self._dates: dict[str, dt.date | str] = {}
         self._loci: dict[tuple[str, Any], tuple[tuple[str, str] | None, tuple[_Problem, ...]]] = {}
         self._values: dict[tuple[str, type, Any], tuple[Any, str | None]] = {}
+        self._texts: dict[tuple[str, str, str], tuple[str, TypingCheck]] = {}
 
     def record(self, pos: int, raw: dict[str, Any]) -> tuple[_Valid | None, list[ImportFailure]]:
         rid_value = raw.get("record_id")
@@ -588,7 +666,12 @@ class _Checker:
         pairs = _locus_pairs(given)
         if isinstance(pairs, str):
             return None, ((f"hla.{locus}", "invalid_value", pairs, "error"),)
-        dna, ser = pairs
+        return self._pairs(locus, *pairs)
+
+    def _pairs(
+        self, locus: str, dna: tuple[str | None, str | None], ser: tuple[str | None, str | None]
+    ) -> tuple[tuple[str, str] | None, tuple[_Problem, ...]]:
+        """The outcome of a known locus from its DNA and serology pairs."""
         if locus == "DPB1" and any(ser):
             return None, (("hla.DPB1.ser", "dpb1_serology", "DPB1 has DNA typing only", "error"),)
         kind, (first, second) = ("dna", dna) if any(dna) else ("ser", ser)
@@ -601,8 +684,12 @@ class _Checker:
         texts: list[str] = []
         problems: list[_Problem] = []
         for i, raw in enumerate((first, second or first), start=1):
-            text = normalise_dna(locus, raw) if kind == "dna" else normalise_serology(locus, raw)
-            verdict = self.typings.check(locus, text)
+            key = (locus, kind, raw)
+            found = self._texts.get(key)
+            if found is None:
+                text = normalise_dna(locus, raw) if kind == "dna" else normalise_serology(locus, raw)
+                found = self._texts[key] = (text, self.typings.check(locus, text))
+            text, verdict = found
             prop = f"hla.{locus}.{kind}.field{i}"
             problems += [(prop, code, message, "error") for code, message in verdict.errors]
             problems += [(prop, "hla_warning", warning, "warning") for warning in verdict.warnings]
@@ -689,6 +776,10 @@ class _Checker:
         """The outcome of one locus written as its four cells (cached like :meth:`_hla_fields`)."""
         key = (locus, cells if csv_cells else ("json", cells))
         outcome = self._loci.get(key)
+        if outcome is None and locus in _LOCUS_NAMES and all(not c or c.strip() == c for c in cells):
+            # trimmed cells: the pairs are the cells themselves (what both locus objects below would give)
+            d1, d2, s1, s2 = cells
+            outcome = self._loci[key] = self._pairs(locus, (d1 or None, d2 or None), (s1 or None, s2 or None))
         if outcome is None:
             if csv_cells:
                 given = _csv_locus_object(cells)  # type: ignore[arg-type]
@@ -794,7 +885,10 @@ def import_donors(
             stack.enter_context(store.transaction())
             applier.begin(file.name, digest)
         seen: dict[str, int] = {}
-        for batch in _batches(parsed.records, BATCH):
+        batches: Iterable[Sequence[_Raw] | _ArrowBatch] = _batches(parsed.records, BATCH)
+        if parsed.header is not None and _plain_csv(file, len(parsed.header)):
+            batches = _arrow_batches(file, parsed.header)
+        for batch in batches:
             fast = _fast_records(checker, parsed.layout, batch, seen)
             valid = []
             for k in np.flatnonzero(~fast.clean).tolist():
@@ -914,15 +1008,22 @@ def _pick(col: list[Any], rows: list[int]) -> list[Any]:
     return col if len(rows) == len(col) else [col[i] for i in rows]
 
 
-def _fast_records(checker: _Checker, layout: _CsvLayout | None, batch: list[_Raw], seen: dict[str, int]) -> _Fast:
+def _fast_records(
+    checker: _Checker, layout: _CsvLayout | None, batch: Sequence[_Raw] | _ArrowBatch, seen: dict[str, int]
+) -> _Fast:
     """The column-wise check of one batch; a record whose id repeats (in the batch or an earlier one) is left to the
     record-by-record path, which reports the duplicate exactly."""
     clean = np.zeros(len(batch), dtype=bool)
-    items = [k for k, item in enumerate(batch) if item[1] is not None]
+    if isinstance(batch, _ArrowBatch):
+        assert layout is not None
+        items = list(range(len(batch)))
+        cols = layout.arrow_columns(batch.batch)
+    else:
+        items = [k for k, item in enumerate(batch) if item[1] is not None]
+        payloads = [batch[k][1] for k in items]
+        cols = layout.columns(payloads) if layout is not None else _json_columns(payloads)
     if not items:
         return _Fast(clean, [], [], [], {})
-    payloads = [batch[k][1] for k in items]
-    cols = layout.columns(payloads) if layout is not None else _json_columns(payloads)
     ok, fields = checker.columns(cols)
     rids = cols.values["record_id"]
     text_ids = [r for r in rids if type(r) is str]
@@ -934,7 +1035,7 @@ def _fast_records(checker: _Checker, layout: _CsvLayout | None, batch: list[_Raw
     rows = chosen.tolist()
     return _Fast(
         clean,
-        [batch[items[i]][0] for i in rows],
+        [batch.first + i for i in rows] if isinstance(batch, _ArrowBatch) else [batch[items[i]][0] for i in rows],
         _pick(rids, rows),
         _pick(cols.values["change_type"], rows),
         {name: _pick(col, rows) for name, col in fields.items()},
