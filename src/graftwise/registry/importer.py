@@ -989,6 +989,8 @@ class _Fast:
     def new_rows(self, rows: list[int], uploaded: dt.datetime, import_id: int) -> pa.Table:
         """``DONOR_SCHEMA`` rows of new donors (``row`` still 0), as :meth:`_Applier._target` would build them."""
         n = len(rows)
+        if not n:
+            return DONOR_SCHEMA.empty_table()
         data: dict[str, Any] = {"row": np.zeros(n, np.int64), "donor_id": _pick(self.ids, rows)}
         for name in DONOR_SCHEMA.names[2:]:
             if name == "updated_at":

@@ -1,0 +1,215 @@
+"""The column-wise import check gives exactly what the record-by-record check gives (failure rows in order, stored
+rows, history, arrays), on files mixing valid and malformed records, in JSON, plain CSV (read by Arrow) and quoted
+CSV (read by the csv module)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from graftwise.hla import Nomenclature
+from graftwise.registry import Registry, importer
+from graftwise.registry.importer import CSV_COLUMNS, ImportReport, import_donors
+from graftwise.registry.records import ALL_LOCI
+from graftwise.registry.store import DONOR_SCHEMA
+
+UPLOAD = dt.datetime(2026, 1, 10, 12, 0)
+LATER = dt.datetime(2026, 2, 10, 12, 0)
+
+
+def donor(record_id: str, change_type: str = "N", **extra: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "record_id": record_id,
+        "change_type": change_type,
+        "donor_type": "D",
+        "registry": "9991",
+        "ethnicity": "EUR",
+        "sex": "F",
+        "birth_date": "1990-05-17",
+        "abo": "A",
+        "rh": "+",
+        "cmv": "N",
+        "weight_kg": 64.5,
+        "hla": {
+            "A": {"dna": {"field1": "A*01:01", "field2": "A*02:01"}},
+            "B": {"dna": {"field1": "B*08:01", "field2": "B*07:02"}},
+            "DRB1": {"dna": {"field1": "DRB1*03:01", "field2": "DRB1*15:01"}},
+        },
+    }
+    base.update(extra)
+    return base
+
+
+def mixed_donors() -> list[dict[str, Any]]:
+    """Valid records of many shapes around malformed ones (every kind of failure the checks know)."""
+    out = [donor(f"OK-{i}", weight_kg=50 + i, sex="MF"[i % 2]) for i in range(30)]
+    out.append(donor("CORD-1", donor_type="C", weight_kg=None, tnc=150.5, cd34=4.2, volume_ml=95))
+    out.append(donor("BANKED", donor_type="B", weight_kg=None, collection_date="2020-03-01"))
+    out.append(donor("NULLS", sex=None, abo=None, rh=None, cmv=None, birth_date=None, registry=None))
+    homozygous = donor("HOMO")
+    homozygous["hla"]["A"] = {"dna": {"field1": "*02:01"}}
+    serology = donor("SER")
+    serology["hla"]["A"] = {"ser": {"field1": "2", "field2": "A24"}}
+    serology["hla"]["C"] = {"ser": {"field1": "10", "field2": "Cw9"}}
+    precedence = donor("PREC")
+    precedence["hla"]["B"] = {"dna": {"field1": "B*08:01"}, "ser": {"field1": "51", "field2": "52"}}
+    mac = donor("MAC")
+    mac["hla"]["A"] = {"dna": {"field1": "A*01:AB", "field2": "02:01/02:02"}}
+    spaced = donor("SPACED")
+    spaced["hla"]["B"] = {"dna": {"field1": " B*08:01 ", "field2": "B*07:02"}}
+    renamed = donor("RENAMED")  # a warning: loaded, reported
+    renamed["hla"]["C"] = {"dna": {"field1": "C*15:20", "field2": "C*07:01"}}
+    invalid = donor("BAD-HLA")  # stored, flagged
+    invalid["hla"]["A"] = {"dna": {"field1": "A*99:99", "field2": "A*01:01"}}
+    wrong_locus = donor("WRONG-LOCUS")
+    wrong_locus["hla"]["A"] = {"dna": {"field1": "B*08:01"}}
+    field1_empty = donor("F1-EMPTY")
+    field1_empty["hla"]["A"] = {"dna": {"field2": "A*01:01"}}
+    dp_serology = donor("DP-SER")
+    dp_serology["hla"]["DPB1"] = {"ser": {"field1": "1"}}
+    no_drb1 = donor("NO-DRB1")
+    del no_drb1["hla"]["DRB1"]
+    plus = donor("PLUS")
+    plus["hla"]["A"] = {"dna": {"field1": "A*01:01+A*02:01"}}
+    out += [homozygous, serology, precedence, mac, spaced, renamed, invalid, wrong_locus, field1_empty]
+    out += [dp_serology, no_drb1, plus]
+    out += [
+        donor("BAD-DATE", birth_date="1990-02-30"),
+        donor("FUTURE", birth_date="2030-01-01"),
+        donor("BAD-SEX", sex="X"),
+        donor("HEAVY", weight_kg=301),
+        donor("LIGHT", weight_kg=19.9),
+        donor("CORD-WEIGHT", donor_type="C"),
+        donor("ADULT-TNC", tnc=100.0),
+        donor("bad id!"),
+        donor("BAD-CHANGE", change_type="X"),
+        donor("BAD-TYPE", donor_type="Z"),
+        donor("LONG-REG", registry="R" * 201),
+        donor("OK-3"),  # a duplicate of a valid record
+        donor("BAD-HLA"),  # a duplicate of a stored (flagged) record
+        donor("OK-5", change_type="D"),
+        donor("MISSING", change_type="U"),
+    ]
+    return out
+
+
+def write_json(path: Path, donors: list[dict[str, Any]], mode: str = "diff") -> Path:
+    path.write_text(json.dumps({"update_mode": mode, "donors": donors}), encoding="utf-8")
+    return path
+
+
+def write_csv(path: Path, donors: list[dict[str, Any]], quote: int = csv.QUOTE_MINIMAL) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, quoting=quote)
+        writer.writerow(CSV_COLUMNS)
+        for d in donors:
+            flat = {k: v for k, v in d.items() if k != "hla"}
+            for locus, kinds in d["hla"].items():
+                for kind, pair in kinds.items():
+                    for name, value in pair.items():
+                        flat[f"hla.{locus}.{kind}.{name}"] = value
+            writer.writerow(["" if flat.get(c) is None else flat[c] for c in CSV_COLUMNS])
+    return path
+
+
+def record_by_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turn the column-wise check off: every record takes the record-by-record path."""
+    monkeypatch.setattr(importer._Checker, "columns", lambda self, cols: (np.zeros(cols.n, dtype=bool), {}))
+
+
+def state(reg: Registry, report: ImportReport) -> dict[str, Any]:
+    con = reg.store.con  # type: ignore[attr-defined]
+    donors = con.sql(f"SELECT {', '.join(DONOR_SCHEMA.names)} FROM donors ORDER BY row").fetchall()
+    history = con.sql(
+        "SELECT import_id, donor_id, change_type, changed_fields, previous FROM donor_history ORDER BY rowid"
+    ).fetchall()
+    failures = con.sql(
+        "SELECT import_id, record_id, property, error_code, message, severity FROM donor_import_failures ORDER BY rowid"
+    ).fetchall()
+    arrays = {locus: reg.arrays.hla(locus).copy() for locus in ALL_LOCI if locus in reg.arrays.loci}
+    typings = {locus: reg.arrays.typings(locus) for locus in arrays}
+    summary = report.model_dump(exclude={"seconds", "file"})
+    return {"donors": donors, "history": history, "failures": failures, "report": summary, "typings": typings} | {
+        f"hla_{k}": v.tolist() for k, v in arrays.items()
+    }
+
+
+def two_imports(
+    tmp_path: Path, nom: Nomenclature, name: str, write: Any, fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> list[dict[str, Any]]:
+    """A first file of new donors, then a second of updates, upserts, re-sent and new records."""
+    folder = tmp_path / ("fast" if fast else "slow")
+    folder.mkdir()
+    clean: list[tuple[str, int]] = []
+    with monkeypatch.context() as patch:
+        if fast:
+            real = importer._fast_records
+
+            def spy(*args: Any) -> Any:
+                found = real(*args)
+                clean.append((type(args[2]).__name__, int(found.clean.sum())))
+                return found
+
+            patch.setattr(importer, "_fast_records", spy)
+        else:
+            record_by_record(patch)
+        reg = Registry.create(folder / "reg", nom.release)
+        first = write(folder / f"first.{name}", mixed_donors())
+        second_donors = [donor("OK-1", "U", abo="B"), donor("OK-2", "NU", weight_kg=70), donor("OK-4")]
+        second_donors += [donor("NEW-1", "NU"), donor("NEW-2"), donor("OK-6", "U", rh="-")]
+        second_donors += [donor("OK-7", "U")]  # unchanged
+        second = write(folder / f"second.{name}", second_donors)
+        out = []
+        with reg:
+            for path, when in ((first, UPLOAD), (second, LATER), (second, LATER)):
+                report = import_donors(reg, path, nom, uploaded_at=when)
+                out.append(state(reg, report))
+    if fast:  # the column-wise check really ran, and read the plain CSV file with Arrow
+        assert clean[0][1] > 30
+        assert (clean[0][0] == "_ArrowBatch") == (name == "csv")
+    return out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["json", "csv", "quoted.csv"],
+)
+def test_columns_give_the_record_by_record_result(
+    name: str, nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if name == "json":
+        write: Any = write_json
+    elif name == "csv":
+        write = write_csv
+    else:
+        write = lambda path, donors: write_csv(path, donors, csv.QUOTE_ALL)  # noqa: E731
+    fast = two_imports(tmp_path, nom, name, write, True, monkeypatch)
+    slow = two_imports(tmp_path, nom, name, write, False, monkeypatch)
+    first = fast[0]["report"]
+    assert first["new"] > 30
+    assert first["failed"] > 10
+    assert first["hla_invalid"] == 3
+    assert any(f[5] == "warning" for f in fast[0]["failures"])
+    assert fast[1]["report"]["updated"] >= 3
+    assert fast[2]["report"]["unchanged"] == 5
+    for got, want in zip(fast, slow, strict=True):
+        assert got.keys() == want.keys()
+        for key in got:
+            assert got[key] == want[key], key
+
+
+def test_plain_csv_detection(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(b"a,b,c\r\n1,2,3\r\n4,5,6\r\n")
+    assert importer._plain_csv(plain, 3)
+    for body in (b"a,b,c\n1,2\n", b'a,b,c\n1,"2",3\n', b"a,b,c\n\n1,2,3\n", b"a,b,c\n1,2\r3\n", b"a,b,c\n1,\xff,3\n"):
+        plain.write_bytes(body)
+        assert not importer._plain_csv(plain, 3), body
+    plain.write_bytes(b"a,b,c\n1,2,3")  # no final line end
+    assert importer._plain_csv(plain, 3)
