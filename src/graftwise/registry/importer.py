@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import hashlib
 import json
 import re
@@ -433,17 +434,28 @@ class _Columns:
 
 
 def _json_columns(donors: list[dict[str, Any]]) -> _Columns:
-    values = {name: [d.get(name, _ABSENT) for d in donors] for name in PROPERTIES if name != "hla"}
-    hlas: list[Any] = [d.get("hla") for d in donors]
-    ok = [
-        not (d.keys() - PROPERTIES) and type(h) is dict and not (h.keys() - _LOCUS_NAMES)
-        for d, h in zip(donors, hlas, strict=True)
-    ]
-    loci = {
-        locus: [_json_cells(h.get(locus, _ABSENT)) if good else _BAD for h, good in zip(hlas, ok, strict=True)]
-        for locus in ALL_LOCI
-    }
-    return _Columns(len(donors), values, loci, ok, csv=False)
+    # One pass over the records (they are scattered over a large heap): each is merged onto a template holding every
+    # property as absent, so a longer merge means an unknown property, and the values come out in a fixed order.
+    template = dict.fromkeys(_JSON_NAMES, _ABSENT)
+    pick = itemgetter(*_JSON_NAMES)
+    rows = [(*pick(merged), len(merged)) for merged in ({**template, **d} for d in donors)]
+    columns = list(zip(*rows, strict=True))
+    values = dict(zip(_JSON_NAMES, columns, strict=False))
+    hlas = values.pop("hla")
+    ok = [size == len(_JSON_NAMES) and type(h) is dict for size, h in zip(columns[-1], hlas, strict=True)]
+    loci: dict[str, list[Any]] = {locus: [_ABSENT] * len(donors) for locus in ALL_LOCI}
+    for i, h in enumerate(hlas):
+        if ok[i]:
+            for locus, given in h.items():
+                col = loci.get(locus)
+                if col is None:  # an unknown locus: the record-by-record check reports it
+                    ok[i] = False
+                    break
+                col[i] = _json_cells(given)
+    return _Columns(len(donors), {k: list(v) for k, v in values.items()}, loci, ok, csv=False)
+
+
+_JSON_NAMES = (*REQUIRED, *ATTRIBUTES, "hla")
 
 
 def _json_cells(given: Any) -> Any:
@@ -850,6 +862,26 @@ def import_donors(
     progress: Progress = lambda _: None,
 ) -> ImportReport:
     """Import one donor file into ``registry`` (see the module docstring for the rules)."""
+    # The cyclic garbage collector would walk every parsed record again and again as the checks allocate; the import
+    # makes no reference cycles worth collecting, so it is paused for the import.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _import(registry, file, nom, mode, allow_full, uploaded_at, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _import(
+    registry: Registry,
+    file: Path,
+    nom: Nomenclature,
+    mode: str | None,
+    allow_full: bool,
+    uploaded_at: dt.datetime | None,
+    progress: Progress,
+) -> ImportReport:
     started = time.perf_counter()
     if not file.is_file():
         raise ValidationError(f"{file} does not exist", field="file")
