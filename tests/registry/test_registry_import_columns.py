@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from test_registry_import import donor, write_json  # the same donor records as the record-path tests
 
 from graftwise.hla import Nomenclature
 from graftwise.registry import Registry, importer
@@ -23,62 +23,34 @@ UPLOAD = dt.datetime(2026, 1, 10, 12, 0)
 LATER = dt.datetime(2026, 2, 10, 12, 0)
 
 
-def donor(record_id: str, change_type: str = "N", **extra: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "record_id": record_id,
-        "change_type": change_type,
-        "donor_type": "D",
-        "registry": "9991",
-        "ethnicity": "EUR",
-        "sex": "F",
-        "birth_date": "1990-05-17",
-        "abo": "A",
-        "rh": "+",
-        "cmv": "N",
-        "weight_kg": 64.5,
-        "hla": {
-            "A": {"dna": {"field1": "A*01:01", "field2": "A*02:01"}},
-            "B": {"dna": {"field1": "B*08:01", "field2": "B*07:02"}},
-            "DRB1": {"dna": {"field1": "DRB1*03:01", "field2": "DRB1*15:01"}},
-        },
-    }
-    base.update(extra)
-    return base
-
-
 def mixed_donors() -> list[dict[str, Any]]:
     """Valid records of many shapes around malformed ones (every kind of failure the checks know)."""
     out = [donor(f"OK-{i}", weight_kg=50 + i, sex="MF"[i % 2]) for i in range(30)]
     out.append(donor("CORD-1", donor_type="C", weight_kg=None, tnc=150.5, cd34=4.2, volume_ml=95))
     out.append(donor("BANKED", donor_type="B", weight_kg=None, collection_date="2020-03-01"))
     out.append(donor("NULLS", sex=None, abo=None, rh=None, cmv=None, birth_date=None, registry=None))
-    homozygous = donor("HOMO")
-    homozygous["hla"]["A"] = {"dna": {"field1": "*02:01"}}
-    serology = donor("SER")
-    serology["hla"]["A"] = {"ser": {"field1": "2", "field2": "A24"}}
-    serology["hla"]["C"] = {"ser": {"field1": "10", "field2": "Cw9"}}
-    precedence = donor("PREC")
-    precedence["hla"]["B"] = {"dna": {"field1": "B*08:01"}, "ser": {"field1": "51", "field2": "52"}}
-    mac = donor("MAC")
-    mac["hla"]["A"] = {"dna": {"field1": "A*01:AB", "field2": "02:01/02:02"}}
-    spaced = donor("SPACED")
-    spaced["hla"]["B"] = {"dna": {"field1": " B*08:01 ", "field2": "B*07:02"}}
-    renamed = donor("RENAMED")  # a warning: loaded, reported
-    renamed["hla"]["C"] = {"dna": {"field1": "C*15:20", "field2": "C*07:01"}}
-    invalid = donor("BAD-HLA")  # stored, flagged
-    invalid["hla"]["A"] = {"dna": {"field1": "A*99:99", "field2": "A*01:01"}}
-    wrong_locus = donor("WRONG-LOCUS")
-    wrong_locus["hla"]["A"] = {"dna": {"field1": "B*08:01"}}
-    field1_empty = donor("F1-EMPTY")
-    field1_empty["hla"]["A"] = {"dna": {"field2": "A*01:01"}}
-    dp_serology = donor("DP-SER")
-    dp_serology["hla"]["DPB1"] = {"ser": {"field1": "1"}}
-    no_drb1 = donor("NO-DRB1")
-    del no_drb1["hla"]["DRB1"]
-    plus = donor("PLUS")
-    plus["hla"]["A"] = {"dna": {"field1": "A*01:01+A*02:01"}}
-    out += [homozygous, serology, precedence, mac, spaced, renamed, invalid, wrong_locus, field1_empty]
-    out += [dp_serology, no_drb1, plus]
+    hla_variants: dict[str, dict[str, Any]] = {
+        "HOMO": {"A": {"dna": {"field1": "*02:01"}}},
+        "SER": {"A": {"ser": {"field1": "2", "field2": "A24"}}, "C": {"ser": {"field1": "10", "field2": "Cw9"}}},
+        "PREC": {"B": {"dna": {"field1": "B*08:01"}, "ser": {"field1": "51", "field2": "52"}}},
+        "MAC": {"A": {"dna": {"field1": "A*01:AB", "field2": "02:01/02:02"}}},
+        "SPACED": {"B": {"dna": {"field1": " B*08:01 ", "field2": "B*07:02"}}},
+        "RENAMED": {"C": {"dna": {"field1": "C*15:20", "field2": "C*07:01"}}},  # a warning: loaded, reported
+        "BAD-HLA": {"A": {"dna": {"field1": "A*99:99", "field2": "A*01:01"}}},  # stored, flagged
+        "WRONG-LOCUS": {"A": {"dna": {"field1": "B*08:01"}}},
+        "F1-EMPTY": {"A": {"dna": {"field2": "A*01:01"}}},
+        "DP-SER": {"DPB1": {"ser": {"field1": "1"}}},
+        "PLUS": {"A": {"dna": {"field1": "A*01:01+A*02:01"}}},
+        "NO-DRB1": {"DRB1": None},
+    }
+    for record_id, loci in hla_variants.items():
+        record = donor(record_id)
+        for locus, given in loci.items():
+            if given is None:
+                del record["hla"][locus]
+            else:
+                record["hla"][locus] = given
+        out.append(record)
     out += [
         donor("BAD-DATE", birth_date="1990-02-30"),
         donor("FUTURE", birth_date="2030-01-01"),
@@ -97,11 +69,6 @@ def mixed_donors() -> list[dict[str, Any]]:
         donor("MISSING", change_type="U"),
     ]
     return out
-
-
-def write_json(path: Path, donors: list[dict[str, Any]], mode: str = "diff") -> Path:
-    path.write_text(json.dumps({"update_mode": mode, "donors": donors}), encoding="utf-8")
-    return path
 
 
 def write_csv(path: Path, donors: list[dict[str, Any]], quote: int = csv.QUOTE_MINIMAL) -> Path:
