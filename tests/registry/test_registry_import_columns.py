@@ -86,8 +86,10 @@ def write_csv(path: Path, donors: list[dict[str, Any]], quote_all: bool = False)
 
 
 def record_by_record(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Turn the column-wise check off: every record takes the record-by-record path."""
+    """Turn the column-wise check and the Arrow CSV reader off: every record is read by the csv module (CSV) and takes
+    the record-by-record path."""
     monkeypatch.setattr(importer._Checker, "columns", lambda self, cols: (np.zeros(cols.n, dtype=bool), {}))
+    monkeypatch.setattr(importer, "_plain_csv", lambda file, fields: False)
 
 
 def state(reg: Registry, report: ImportReport) -> dict[str, Any]:
