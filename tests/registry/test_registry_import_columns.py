@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,57 @@ def test_plain_csv_detection(tmp_path: Path) -> None:
         assert not importer._plain_csv(plain, 3), body
     plain.write_bytes(b"a,b,c\n1,2,3")  # no final line end
     assert importer._plain_csv(plain, 3)
+
+
+def by_line(
+    path: Path, donors: list[dict[str, Any]], head: str = '{"update_mode": "diff", "donors": [', tail: str = "]}"
+) -> Path:
+    """A JSON file laid out as export writes it: one donor per line."""
+    body = ",\n".join(json.dumps(d) for d in donors)
+    path.write_text(f"{head}\n{body}\n{tail}\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "]}",  # streamed line by line
+        '], "extra": 1}',  # an unknown top-level property after the donors: the whole file is refused
+        "]",  # truncated: the complete records before the damage are kept
+        "]}\n{}",  # more after the document
+    ],
+)
+def test_json_streamed_by_line_gives_the_whole_file_result(
+    tail: str, nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    donors = mixed_donors()
+    results = []
+    for streamed in (True, False):
+        folder = tmp_path / str(streamed)
+        folder.mkdir()
+        with monkeypatch.context() as patch:
+            if not streamed:
+                patch.setattr(importer, "_json_by_line", lambda fh: fh.seek(0) and None)
+            reg = Registry.create(folder / "reg", nom.release)
+            with reg:
+                path = by_line(folder / "donors.json", donors, tail=tail)
+                results.append(state(reg, import_donors(reg, path, nom, uploaded_at=UPLOAD)))
+    assert results[0] == results[1]
+    report = results[0]["report"]
+    if tail == "]}":
+        assert report["new"] > 30
+    elif "extra" in tail:
+        assert report["records"] == 0
+        assert [f[3] for f in results[0]["failures"]] == ["unknown_property"]
+    else:
+        assert any(f[3] == "truncated_file" for f in results[0]["failures"])
+        assert report["new"] > 30
+
+
+def test_json_by_line_streams(nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export layout is read line by line (never whole)."""
+    monkeypatch.setattr(importer, "_read_json", lambda data: pytest.fail("read whole"))
+    reg = Registry.create(tmp_path / "reg", nom.release)
+    with reg:
+        report = import_donors(reg, by_line(tmp_path / "d.json", mixed_donors()), nom, uploaded_at=UPLOAD)
+    assert report.new > 30

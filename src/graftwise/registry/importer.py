@@ -42,7 +42,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, BinaryIO, Literal, TextIO
 
 import numpy as np
 import orjson
@@ -210,6 +210,50 @@ def _read_json(data: bytes) -> _Parsed:
         return _Parsed(None, [], failures)
     mode = doc.get("update_mode")
     return _Parsed(mode if isinstance(mode, str) else None, _json_records(doc.pop("donors")), [])
+
+
+_JSON_HEAD = re.compile(rb'^\s*\{\s*"update_mode"\s*:\s*"(full|diff|check)"\s*,\s*"donors"\s*:\s*\[\s*$')
+
+
+class _NotByLineError(Exception):
+    """The JSON file is not laid out one donor per line after all (found while streaming it)."""
+
+
+def _json_by_line(fh: BinaryIO) -> _Parsed | None:
+    """A file laid out as export writes it (a first line ``{"update_mode": …, "donors": [``, one donor object per
+    line, a last line ``]}``) is streamed line by line, so memory stays bounded by the batch. Anything else — found
+    on the first line (None) or later (:class:`_NotByLineError`, after which the caller rolls back and reads the file
+    whole) — keeps the whole-file reading with its exact failures (unknown top-level property, truncated file, …)."""
+    head = _JSON_HEAD.match(fh.readline())
+    if head is None:
+        fh.seek(0)
+        return None
+    return _Parsed(head.group(1).decode(), _json_lines(fh), [])
+
+
+def _json_lines(fh: BinaryIO) -> Iterator[_Raw]:
+    position = 0
+    last = False
+    for line in fh:
+        text = line.strip()
+        if not text:
+            continue
+        if text in (b"]}", b"] }"):
+            if (position and not last) or any(rest.strip() for rest in fh):  # a trailing comma, or more after it
+                raise _NotByLineError
+            return
+        if last or not text.startswith(b"{"):
+            raise _NotByLineError
+        last = not text.endswith(b",")
+        try:
+            donor = orjson.loads(text if last else text[:-1])
+        except orjson.JSONDecodeError:
+            raise _NotByLineError from None
+        if type(donor) is not dict:
+            raise _NotByLineError
+        position += 1
+        yield position, donor, []
+    raise _NotByLineError  # no closing line: truncated
 
 
 def _json_records(donors: list[Any]) -> Iterator[_Raw]:
@@ -872,7 +916,10 @@ def import_donors(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _import(registry, file, nom, mode, allow_full, uploaded_at, progress)
+        try:
+            return _import(registry, file, nom, mode, allow_full, uploaded_at, progress, by_line=True)
+        except _NotByLineError:  # nothing was committed (the transaction rolled back): read the file whole
+            return _import(registry, file, nom, mode, allow_full, uploaded_at, progress, by_line=False)
     finally:
         if collecting:
             gc.enable()
@@ -886,6 +933,7 @@ def _import(
     allow_full: bool,
     uploaded_at: dt.datetime | None,
     progress: Progress,
+    by_line: bool,
 ) -> ImportReport:
     started = time.perf_counter()
     if not file.is_file():
@@ -900,7 +948,8 @@ def _import(
     digest = _sha256(file)
     with ExitStack() as stack:
         if suffix == ".json":
-            parsed = _read_json(file.read_bytes())
+            fh = stack.enter_context(file.open("rb"))
+            parsed = (_json_by_line(fh) if by_line else None) or _read_json(fh.read())
         else:
             parsed = _read_csv(stack.enter_context(file.open(encoding="utf-8", errors="replace", newline="")))
         chosen = _mode(file, mode, parsed.mode)
