@@ -513,6 +513,12 @@ def _json_cells(given: Any) -> Any:
         return given
     if type(given) is not dict or given.keys() - _KINDS:
         return _BAD
+    if len(given) == 1:  # the usual shape, one kind with both fields: read directly
+        kind, part = next(iter(given.items()))
+        if type(part) is dict and len(part) == 2:
+            first, second = part.get("field1", _BAD), part.get("field2", _BAD)
+            if type(first) is str and (second is None or type(second) is str):
+                return (first, second, None, None) if kind == "dna" else (None, None, first, second)
     cells: list[str | None] = []
     for kind in ("dna", "ser"):
         part = given.get(kind)
