@@ -20,26 +20,34 @@ Behaviour (matching.md §10.2):
   nothing.
 
 After a change the search arrays are rebuilt as a new generation, so imported donors are never left unindexed.
+
+Speed: each batch is first checked column by column (:meth:`_Checker.columns`: every distinct value once, by the
+record check's own code); records that pass with no failure and no warning are written as Arrow tables, and every
+other record takes the record-by-record check (:meth:`_Checker.record`), so the failure rows are the same either way.
+A plain CSV file (:func:`_plain_csv`) is read by Arrow.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, BinaryIO, Literal, TextIO
 
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from pydantic import BaseModel, ConfigDict, Field
 
 from graftwise.errors import ValidationError
@@ -66,7 +74,7 @@ from graftwise.registry.store import (
     HISTORY_SCHEMA,
     row_to_record,
 )
-from graftwise.registry.typing_check import TypingValidator, normalise_dna, normalise_serology
+from graftwise.registry.typing_check import TypingCheck, TypingValidator, normalise_dna, normalise_serology
 
 Mode = Literal["full", "diff", "check"]
 Severity = Literal["error", "warning", "skipped"]
@@ -176,9 +184,13 @@ class _Parsed:
     records: Iterable[_Raw]
     """(position, raw record or None when unreadable, failures found while reading), read lazily."""
     file_failures: list[ImportFailure]
+    layout: _CsvLayout | None = None
+    """CSV: where the cells sit (the records are then rows of cells); JSON: None (the records are dicts)."""
+    header: list[str] | None = None
 
 
-_Raw = tuple[int, dict[str, Any] | None, list[ImportFailure]]
+_Raw = tuple[int, Any, list[ImportFailure]]
+"""(position, payload, failures found while reading): the payload is a dict (JSON), a row of cells (CSV) or None."""
 
 
 def _file_failure(code: str, message: str, prop: str | None = None) -> ImportFailure:
@@ -198,6 +210,50 @@ def _read_json(data: bytes) -> _Parsed:
         return _Parsed(None, [], failures)
     mode = doc.get("update_mode")
     return _Parsed(mode if isinstance(mode, str) else None, _json_records(doc.pop("donors")), [])
+
+
+_JSON_HEAD = re.compile(rb'^\s*\{\s*"update_mode"\s*:\s*"(full|diff|check)"\s*,\s*"donors"\s*:\s*\[\s*$')
+
+
+class _NotByLineError(Exception):
+    """The JSON file is not laid out one donor per line after all (found while streaming it)."""
+
+
+def _json_by_line(fh: BinaryIO) -> _Parsed | None:
+    """A file laid out as export writes it (a first line ``{"update_mode": …, "donors": [``, one donor object per
+    line, a last line ``]}``) is streamed line by line, so memory stays bounded by the batch. Anything else — found
+    on the first line (None) or later (:class:`_NotByLineError`, after which the caller rolls back and reads the file
+    whole) — keeps the whole-file reading with its exact failures (unknown top-level property, truncated file, …)."""
+    head = _JSON_HEAD.match(fh.readline())
+    if head is None:
+        fh.seek(0)
+        return None
+    return _Parsed(head.group(1).decode(), _json_lines(fh), [])
+
+
+def _json_lines(fh: BinaryIO) -> Iterator[_Raw]:
+    position = 0
+    last = False
+    for line in fh:
+        text = line.strip()
+        if not text:
+            continue
+        if text in (b"]}", b"] }"):
+            if (position and not last) or any(rest.strip() for rest in fh):  # a trailing comma, or more after it
+                raise _NotByLineError
+            return
+        if last or not text.startswith(b"{"):
+            raise _NotByLineError
+        last = not text.endswith(b",")
+        try:
+            donor = orjson.loads(text if last else text[:-1])
+        except orjson.JSONDecodeError:
+            raise _NotByLineError from None
+        if type(donor) is not dict:
+            raise _NotByLineError
+        position += 1
+        yield position, donor, []
+    raise _NotByLineError  # no closing line: truncated
 
 
 def _json_records(donors: list[Any]) -> Iterator[_Raw]:
@@ -259,18 +315,12 @@ def _read_csv(fh: TextIO) -> _Parsed:
     problems += [_file_failure("duplicate_column", f"column {h!r} appears more than once", h) for h in sorted(dupes)]
     if problems:
         return _Parsed(None, [], problems)
-    return _Parsed(None, _csv_records(reader, header), [])
+    return _Parsed(None, _csv_records(reader, header), [], _CsvLayout(header), header)
 
 
 def _csv_records(reader: Any, header: list[str]) -> Iterator[_Raw]:
-    plain = [(i, name) for i, name in enumerate(header) if not name.startswith("hla.")]
-    absent = len(header)  # each row gets one extra empty cell, so a locus without a column reads it
-    loci: dict[str, list[int]] = {}
-    for i, name in enumerate(header):
-        if name.startswith("hla."):
-            _, locus, rest = name.split(".", 2)
-            loci.setdefault(locus, [absent] * 4)[_CSV_CELLS.index(rest)] = i
-    getters = [(locus, itemgetter(*idx)) for locus, idx in loci.items()]
+    """(line, the row's cells plus one empty cell for loci without a column, failures); the raw record dict is only
+    built for records the column-wise check cannot pass (:class:`_CsvLayout`)."""
     for row in reader:
         line = reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -285,16 +335,204 @@ def _csv_records(reader: Any, header: list[str]) -> Iterator[_Raw]:
             )
             yield line, None, [failure]
             continue
-        out: dict[str, Any] = {name: row[i].strip() or None for i, name in plain}
-        if getters:
-            row.append("")
+        row.append("")
+        yield line, row, []
+
+
+class _CsvLayout:
+    """Where each property and locus cell sits in a CSV row."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.plain = [(i, name) for i, name in enumerate(header) if not name.startswith("hla.")]
+        absent = len(header)  # the extra empty cell each row gets, so a locus without a column reads it
+        loci: dict[str, list[int]] = {}
+        for i, name in enumerate(header):
+            if name.startswith("hla."):
+                _, locus, rest = name.split(".", 2)
+                loci.setdefault(locus, [absent] * 4)[_CSV_CELLS.index(rest)] = i
+        self.loci = loci
+        self.getters = [(locus, itemgetter(*idx)) for locus, idx in loci.items()]
+
+    def raw(self, row: list[str]) -> dict[str, Any]:
+        """The record of one row as the record-by-record check reads it."""
+        out: dict[str, Any] = {name: row[i].strip() or None for i, name in self.plain}
+        if self.getters:
             hla: dict[str, Any] = {}
-            for locus, getter in getters:
+            for locus, getter in self.getters:
                 cells = getter(row)
                 if any(cells):
                     hla[locus] = cells  # a tuple: the checker caches on it and builds the locus object once
             out["hla"] = hla
-        yield line, out, []
+        return out
+
+    def columns(self, rows: list[list[str]]) -> _Columns:
+        cols = list(zip(*rows, strict=True))
+        values = {name: [c.strip() or None for c in cols[i]] for i, name in self.plain}
+        loci: dict[str, list[Any]] = {}
+        for locus, idx in self.loci.items():
+            cells = zip(*(cols[i] for i in idx), strict=True)
+            loci[locus] = [c if c != _NO_CELLS else _ABSENT for c in cells]
+        ok = [bool(self.getters)] * len(rows)  # without HLA columns every record lacks hla
+        return _Columns(len(rows), values, loci, ok, csv=True)
+
+    def arrow_columns(self, batch: pa.RecordBatch) -> _Columns:
+        """The same columns from an Arrow batch of string cells: each column is dictionary-encoded, so only its
+        distinct cells become Python strings (rows share them)."""
+        cells = [_shared(batch.column(i)) for i in range(batch.num_columns)]
+        values = {name: [c.strip() or None for c in cells[i]] for i, name in self.plain}
+        empty = [""] * batch.num_rows
+        loci: dict[str, list[Any]] = {}
+        for locus, idx in self.loci.items():
+            four = zip(*(cells[i] if i < len(cells) else empty for i in idx), strict=True)
+            loci[locus] = [c if c != _NO_CELLS else _ABSENT for c in four]
+        ok = [bool(self.getters)] * batch.num_rows
+        return _Columns(batch.num_rows, values, loci, ok, csv=True)
+
+
+def _shared(column: pa.Array) -> list[str]:
+    encoded = column.dictionary_encode()
+    distinct = np.array(encoded.dictionary.to_pylist(), dtype=object)
+    result: list[str] = distinct[encoded.indices.to_numpy(zero_copy_only=False)].tolist()
+    return result
+
+
+class _ArrowBatch:
+    """A batch of CSV rows read by Arrow (a plain file: see :func:`_plain_csv`); row ``k`` is on line ``first + k``."""
+
+    def __init__(self, batch: pa.RecordBatch, first: int) -> None:
+        self.batch = batch
+        self.first = first
+
+    def __len__(self) -> int:
+        return int(self.batch.num_rows)
+
+    def __getitem__(self, k: int) -> _Raw:
+        row = [self.batch.column(i)[k].as_py() for i in range(self.batch.num_columns)]
+        row.append("")
+        return self.first + k, row, []
+
+
+def _plain_csv(file: Path, fields: int) -> bool:
+    """True when every line of the file has exactly ``fields`` cells, with no quote, empty line, invalid UTF-8 or
+    carriage return other than in a CRLF line end. Arrow then reads exactly the cells ``csv.reader`` reads, one line
+    per record."""
+    with file.open("rb") as fh:
+        tail = b""
+        while block := fh.read(1 << 23):
+            block = tail + block
+            cut = block.rfind(b"\n") + 1
+            block, tail = block[:cut], block[cut:]
+            if not _plain_block(block, fields):
+                return False
+    return not tail or _plain_block(tail + b"\n", fields)
+
+
+def _plain_block(block: bytes, fields: int) -> bool:
+    if b'"' in block or block.count(b"\r") != block.count(b"\r\n"):
+        return False
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    data = np.frombuffer(block, dtype=np.uint8)
+    commas = np.cumsum(data == ord(","), dtype=np.int64)[np.flatnonzero(data == ord("\n"))]
+    return bool(np.all(np.diff(commas, prepend=0) == fields - 1))
+
+
+def _arrow_batches(file: Path, header: list[str]) -> Iterator[_ArrowBatch]:
+    reader = pacsv.open_csv(
+        file,
+        read_options=pacsv.ReadOptions(skip_rows=1, column_names=header, block_size=1 << 24),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string())),
+    )
+    line = 2
+    for batch in reader:
+        yield _ArrowBatch(batch, line)
+        line += batch.num_rows
+
+
+_NO_CELLS = ("", "", "", "")
+
+
+class _Absent:
+    """A property the record leaves out (JSON), as opposed to null."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT: Any = _Absent()
+_BAD: Any = object()
+"""A locus object the column-wise check does not read (malformed): its record takes the record-by-record path."""
+_LOCUS_NAMES = frozenset(ALL_LOCI)
+_KINDS = frozenset({"dna", "ser"})
+_FIELDS = frozenset({"field1", "field2"})
+
+
+@dataclass
+class _Columns:
+    """One batch of records column by column: property values (``_ABSENT`` when left out), per locus a hashable
+    key of the locus's cells (``_ABSENT`` untyped, ``_BAD`` unreadable), and per record whether the record's shape
+    (properties, hla object) allows the column-wise check."""
+
+    n: int
+    values: dict[str, list[Any]]
+    loci: dict[str, list[Any]]
+    shape_ok: list[bool]
+    csv: bool
+
+
+def _json_columns(donors: list[dict[str, Any]]) -> _Columns:
+    # One pass over the records (they are scattered over a large heap): each is merged onto a template holding every
+    # property as absent, so a longer merge means an unknown property, and the values come out in a fixed order.
+    template = dict.fromkeys(_JSON_NAMES, _ABSENT)
+    pick = itemgetter(*_JSON_NAMES)
+    rows = [(*pick(merged), len(merged)) for merged in ({**template, **d} for d in donors)]
+    columns = list(zip(*rows, strict=True))
+    values = dict(zip(_JSON_NAMES, columns, strict=False))
+    hlas = values.pop("hla")
+    ok = [size == len(_JSON_NAMES) and type(h) is dict for size, h in zip(columns[-1], hlas, strict=True)]
+    loci: dict[str, list[Any]] = {locus: [_ABSENT] * len(donors) for locus in ALL_LOCI}
+    for i, h in enumerate(hlas):
+        if ok[i]:
+            for locus, given in h.items():
+                col = loci.get(locus)
+                if col is None:  # an unknown locus: the record-by-record check reports it
+                    ok[i] = False
+                    break
+                col[i] = _json_cells(given)
+    return _Columns(len(donors), {k: list(v) for k, v in values.items()}, loci, ok, csv=False)
+
+
+_JSON_NAMES = (*REQUIRED, *ATTRIBUTES, "hla")
+
+
+def _json_cells(given: Any) -> Any:
+    """A JSON locus object as its four cells (dna field1, field2, ser field1, field2), or ``_BAD``."""
+    if given is _ABSENT:
+        return given
+    if type(given) is not dict or given.keys() - _KINDS:
+        return _BAD
+    if len(given) == 1:  # the usual shape, one kind with both fields: read directly
+        kind, part = next(iter(given.items()))
+        if type(part) is dict and len(part) == 2:
+            first, second = part.get("field1", _BAD), part.get("field2", _BAD)
+            if type(first) is str and (second is None or type(second) is str):
+                return (first, second, None, None) if kind == "dna" else (None, None, first, second)
+    cells: list[str | None] = []
+    for kind in ("dna", "ser"):
+        part = given.get(kind)
+        if part is None:
+            cells += (None, None)
+            continue
+        if type(part) is not dict or part.keys() - _FIELDS:
+            return _BAD
+        for name in ("field1", "field2"):
+            value = part.get(name)
+            if value is not None and type(value) is not str:
+                return _BAD
+            cells.append(value)
+    return tuple(cells)
 
 
 _CSV_CELLS = ("dna.field1", "dna.field2", "ser.field1", "ser.field2")
@@ -332,6 +570,7 @@ class _Checker:
         self._dates: dict[str, dt.date | str] = {}
         self._loci: dict[tuple[str, Any], tuple[tuple[str, str] | None, tuple[_Problem, ...]]] = {}
         self._values: dict[tuple[str, type, Any], tuple[Any, str | None]] = {}
+        self._texts: dict[tuple[str, str, str], tuple[str, TypingCheck]] = {}
 
     def record(self, pos: int, raw: dict[str, Any]) -> tuple[_Valid | None, list[ImportFailure]]:
         rid_value = raw.get("record_id")
@@ -494,7 +733,12 @@ class _Checker:
         pairs = _locus_pairs(given)
         if isinstance(pairs, str):
             return None, ((f"hla.{locus}", "invalid_value", pairs, "error"),)
-        dna, ser = pairs
+        return self._pairs(locus, *pairs)
+
+    def _pairs(
+        self, locus: str, dna: tuple[str | None, str | None], ser: tuple[str | None, str | None]
+    ) -> tuple[tuple[str, str] | None, tuple[_Problem, ...]]:
+        """The outcome of a known locus from its DNA and serology pairs."""
         if locus == "DPB1" and any(ser):
             return None, (("hla.DPB1.ser", "dpb1_serology", "DPB1 has DNA typing only", "error"),)
         kind, (first, second) = ("dna", dna) if any(dna) else ("ser", ser)
@@ -507,13 +751,119 @@ class _Checker:
         texts: list[str] = []
         problems: list[_Problem] = []
         for i, raw in enumerate((first, second or first), start=1):
-            text = normalise_dna(locus, raw) if kind == "dna" else normalise_serology(locus, raw)
-            verdict = self.typings.check(locus, text)
+            key = (locus, kind, raw)
+            found = self._texts.get(key)
+            if found is None:
+                text = normalise_dna(locus, raw) if kind == "dna" else normalise_serology(locus, raw)
+                found = self._texts[key] = (text, self.typings.check(locus, text))
+            text, verdict = found
             prop = f"hla.{locus}.{kind}.field{i}"
             problems += [(prop, code, message, "error") for code, message in verdict.errors]
             problems += [(prop, "hla_warning", warning, "warning") for warning in verdict.warnings]
             texts.append(text)
         return (texts[0], texts[1]), tuple(problems)
+
+    def columns(self, cols: _Columns) -> tuple[np.ndarray, dict[str, list[Any]]]:
+        """The column-wise check of one batch: per record whether it passes with no failure and no warning at all,
+        and the ``_Valid.fields`` columns (``_ABSENT`` where a JSON record leaves an attribute out).
+
+        Each distinct value of a column is checked once, by the same code as :meth:`record`; a record that is not
+        clean here (a failure, a warning, a delete, an odd shape) goes through :meth:`record`, so its failure rows
+        are exactly the record-by-record ones."""
+        values = cols.values
+        ok = np.array(cols.shape_ok, dtype=bool)
+        rids = values["record_id"]
+        cts = values["change_type"]
+        dts = values["donor_type"]
+        _and(ok, [type(r) is str and donor_id_problem(r) is None for r in rids])
+        _and(ok, [type(c) is str and c in _FAST_CHANGES for c in cts])
+        _and(ok, [type(d) is str and d in _DONOR_TYPES for d in dts])
+        fields: dict[str, list[Any]] = {}
+        for key, column in (("registry", "registry"), ("ethnicity", "population")):
+            col = values[key]
+            _and(ok, [v is None or (type(v) is str and 0 < len(v) <= _MAX_TEXT) for v in col])
+            fields[column] = col
+        kinds = {d: int(k) for d, k in _DONOR_TYPES.items()}
+        fields["donor_type"] = [kinds.get(d) if type(d) is str else None for d in dts]
+        adult = [d == "D" for d in dts]
+        for name in ATTRIBUTES:
+            checked, good = self._column(name, values.get(name, [_ABSENT] * cols.n))
+            _and(ok, good)
+            foreign = CORD_FIELDS if name in CORD_FIELDS else ADULT_FIELDS if name in ADULT_FIELDS else ()
+            if foreign:
+                wanted = name in ADULT_FIELDS
+                _and(ok, [a is wanted or v is None or v is _ABSENT for a, v in zip(adult, checked, strict=True)])
+            fields[name] = checked
+        self._hla_columns(cols, ok, fields)
+        return ok, fields
+
+    def _column(self, name: str, col: list[Any]) -> tuple[list[Any], list[bool]]:
+        """One attribute column: the checked values and whether each is valid (each distinct value checked once)."""
+        try:
+            keys = list(zip(map(type, col), col, strict=True))
+            distinct = set(keys)
+        except TypeError:  # an unhashable value (list, object): those records take the record-by-record path
+            hashable = [type(v) in _SCALARS for v in col]
+            col = [v if h else None for v, h in zip(col, hashable, strict=True)]
+            checked, good = self._column(name, col)
+            return checked, [g and h for g, h in zip(good, hashable, strict=True)]
+        verdicts = {
+            key: (_ABSENT, None) if key[1] is _ABSENT else self._cached_attribute(name, key[1]) for key in distinct
+        }
+        checked = [verdicts[k][0] for k in keys]
+        bad = {k for k, (_, message) in verdicts.items() if message}
+        return checked, [k not in bad for k in keys] if bad else [True] * len(keys)
+
+    def _hla_columns(self, cols: _Columns, ok: np.ndarray, fields: dict[str, list[Any]]) -> None:
+        """The typing columns; a record whose loci have any problem (or lacks a required locus) is not clean."""
+        nothing = [None] * cols.n
+        for locus in ALL_LOCI:
+            keys = cols.loci.get(locus)
+            if keys is None:
+                fields[f"hla_{locus}_1"] = fields[f"hla_{locus}_2"] = nothing
+                if locus in REQUIRED_LOCI:
+                    ok[:] = False
+                continue
+            outcomes: dict[Any, tuple[str, str] | None] = {}
+            for key in set(keys):
+                if key is _ABSENT or key is _BAD:
+                    continue
+                pair, problems = self._cells(locus, key, cols.csv)
+                outcomes[key] = None if problems else pair
+            required = locus in REQUIRED_LOCI
+            pairs = [outcomes.get(k) if k is not _ABSENT else _ABSENT for k in keys]
+            _and(ok, [p is not None and (p is not _ABSENT or not required) for p in pairs])
+            typed = [p if p is not _ABSENT else None for p in pairs]
+            fields[f"hla_{locus}_1"] = [p[0] if p else None for p in typed]
+            fields[f"hla_{locus}_2"] = [p[1] if p else None for p in typed]
+        fields["hla_invalid"] = [False] * cols.n
+        fields["hla_errors"] = nothing
+
+    def _cells(self, locus: str, cells: tuple[str | None, ...], csv_cells: bool) -> tuple[Any, tuple[_Problem, ...]]:
+        """The outcome of one locus written as its four cells (cached like :meth:`_hla_fields`)."""
+        key = (locus, cells if csv_cells else ("json", cells))
+        outcome = self._loci.get(key)
+        if outcome is None and locus in _LOCUS_NAMES and all(not c or c.strip() == c for c in cells):
+            # trimmed cells: the pairs are the cells themselves (what both locus objects below would give)
+            d1, d2, s1, s2 = cells
+            outcome = self._loci[key] = self._pairs(locus, (d1 or None, d2 or None), (s1 or None, s2 or None))
+        if outcome is None:
+            if csv_cells:
+                given = _csv_locus_object(cells)  # type: ignore[arg-type]
+            else:
+                given = {"dna": dict(zip(("field1", "field2"), cells[:2], strict=True))}
+                given["ser"] = dict(zip(("field1", "field2"), cells[2:], strict=True))
+            outcome = self._loci[key] = self._locus(locus, given)
+        return outcome
+
+
+def _and(ok: np.ndarray, more: list[bool]) -> None:
+    ok &= np.asarray(more, dtype=bool)
+
+
+_FAST_CHANGES = frozenset({"N", "U", "NU"})
+"""``D`` records take the record-by-record path (few, and their fields are not applied)."""
+_SCALARS = frozenset({str, int, float, bool, type(None), _Absent})
 
 
 _Problem = tuple[str, str, str, Severity]
@@ -567,6 +917,30 @@ def import_donors(
     progress: Progress = lambda _: None,
 ) -> ImportReport:
     """Import one donor file into ``registry`` (see the module docstring for the rules)."""
+    # The cyclic garbage collector would walk every parsed record again and again as the checks allocate; the import
+    # makes no reference cycles worth collecting, so it is paused for the import.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        try:
+            return _import(registry, file, nom, mode, allow_full, uploaded_at, progress, by_line=True)
+        except _NotByLineError:  # nothing was committed (the transaction rolled back): read the file whole
+            return _import(registry, file, nom, mode, allow_full, uploaded_at, progress, by_line=False)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _import(
+    registry: Registry,
+    file: Path,
+    nom: Nomenclature,
+    mode: str | None,
+    allow_full: bool,
+    uploaded_at: dt.datetime | None,
+    progress: Progress,
+    by_line: bool,
+) -> ImportReport:
     started = time.perf_counter()
     if not file.is_file():
         raise ValidationError(f"{file} does not exist", field="file")
@@ -580,7 +954,8 @@ def import_donors(
     digest = _sha256(file)
     with ExitStack() as stack:
         if suffix == ".json":
-            parsed = _read_json(file.read_bytes())
+            fh = stack.enter_context(file.open("rb"))
+            parsed = (_json_by_line(fh) if by_line else None) or _read_json(fh.read())
         else:
             parsed = _read_csv(stack.enter_context(file.open(encoding="utf-8", errors="replace", newline="")))
         chosen = _mode(file, mode, parsed.mode)
@@ -602,11 +977,21 @@ def import_donors(
             stack.enter_context(store.transaction())
             applier.begin(file.name, digest)
         seen: dict[str, int] = {}
-        for batch in _batches(parsed.records, BATCH):
+        batches: Iterable[Sequence[_Raw] | _ArrowBatch] = _batches(parsed.records, BATCH)
+        if parsed.header is not None and _plain_csv(file, len(parsed.header)):
+            batches = _arrow_batches(file, parsed.header)
+        for batch in batches:
+            fast = _fast_records(checker, parsed.layout, batch, seen)
             valid = []
-            for pos, raw, read_failures in batch:
+            for k in np.flatnonzero(~fast.clean).tolist():
+                pos, payload, read_failures = batch[k]
                 applier.failures += read_failures
-                item, found = (None, []) if raw is None else checker.record(pos, raw)
+                found: list[ImportFailure] = []
+                if payload is None:
+                    item = None
+                else:
+                    raw = parsed.layout.raw(payload) if parsed.layout is not None else payload
+                    item, found = checker.record(pos, raw)
                 applier.failures += found
                 if item is not None and item.record_id in seen:
                     applier.failures.append(
@@ -625,8 +1010,9 @@ def import_donors(
                 seen[item.record_id] = pos
                 report.hla_invalid += bool(item.fields.get("hla_invalid"))
                 valid.append(item)
+            seen.update(zip(fast.ids, fast.positions, strict=True))
             report.records += len(batch)
-            applier.batch(valid)
+            applier.batch(valid, fast)
             progress(len(batch))
         if chosen != "check":
             applier.end(list(seen))
@@ -665,6 +1051,89 @@ def _batches(records: Iterable[_Raw], size: int) -> Iterator[list[_Raw]]:
             batch = []
     if batch:
         yield batch
+
+
+@dataclass
+class _Fast:
+    """The records of one batch that passed the column-wise check, column by column."""
+
+    clean: np.ndarray
+    """Per batch item: True when the record is here (it then has no failure and no warning)."""
+    positions: list[int]
+    ids: list[str]
+    change_types: list[str]
+    columns: dict[str, list[Any]]
+    """``_Valid.fields`` columns; ``_ABSENT`` where a JSON record leaves an attribute out."""
+
+    def valid(self, rows: Iterable[int]) -> list[_Valid]:
+        """Records as :class:`_Valid` (for the record-by-record apply: updates, check mode)."""
+        cols = self.columns.items()
+        return [
+            _Valid(
+                self.positions[i],
+                self.ids[i],
+                self.change_types[i],
+                {k: col[i] for k, col in cols if col[i] is not _ABSENT},
+            )
+            for i in rows
+        ]
+
+    def new_rows(self, rows: list[int], uploaded: dt.datetime, import_id: int) -> pa.Table:
+        """``DONOR_SCHEMA`` rows of new donors (``row`` still 0), as :meth:`_Applier._target` would build them."""
+        n = len(rows)
+        if not n:
+            return DONOR_SCHEMA.empty_table()
+        data: dict[str, Any] = {"row": np.zeros(n, np.int64), "donor_id": _pick(self.ids, rows)}
+        for name in DONOR_SCHEMA.names[2:]:
+            if name == "updated_at":
+                data[name] = [uploaded] * n
+            elif name == "import_id":
+                data[name] = [import_id] * n
+            elif name == "status":
+                available = int(Status.AVAILABLE)
+                data[name] = [available if v is None or v is _ABSENT else v for v in _pick(self.columns[name], rows)]
+            else:
+                default = _NEW_ROW[name]
+                data[name] = [default if v is _ABSENT else v for v in _pick(self.columns[name], rows)]
+        return pa.table(data, schema=DONOR_SCHEMA)
+
+
+def _pick(col: list[Any], rows: list[int]) -> list[Any]:
+    return col if len(rows) == len(col) else [col[i] for i in rows]
+
+
+def _fast_records(
+    checker: _Checker, layout: _CsvLayout | None, batch: Sequence[_Raw] | _ArrowBatch, seen: dict[str, int]
+) -> _Fast:
+    """The column-wise check of one batch; a record whose id repeats (in the batch or an earlier one) is left to the
+    record-by-record path, which reports the duplicate exactly."""
+    clean = np.zeros(len(batch), dtype=bool)
+    if isinstance(batch, _ArrowBatch):
+        assert layout is not None
+        items = list(range(len(batch)))
+        cols = layout.arrow_columns(batch.batch)
+    else:
+        items = [k for k, item in enumerate(batch) if item[1] is not None]
+        payloads = [batch[k][1] for k in items]
+        cols = layout.columns(payloads) if layout is not None else _json_columns(payloads)
+    if not items:
+        return _Fast(clean, [], [], [], {})
+    ok, fields = checker.columns(cols)
+    rids = cols.values["record_id"]
+    text_ids = [r for r in rids if type(r) is str]
+    if len(set(text_ids)) != len(text_ids) or not seen.keys().isdisjoint(text_ids):
+        counts = Counter(text_ids)
+        _and(ok, [type(r) is not str or (counts[r] == 1 and r not in seen) for r in rids])
+    chosen = np.flatnonzero(ok)
+    clean[np.asarray(items)[chosen]] = True
+    rows = chosen.tolist()
+    return _Fast(
+        clean,
+        [batch.first + i for i in rows] if isinstance(batch, _ArrowBatch) else [batch[items[i]][0] for i in rows],
+        _pick(rids, rows),
+        _pick(cols.values["change_type"], rows),
+        {name: _pick(col, rows) for name, col in fields.items()},
+    )
 
 
 class _Applier:
@@ -729,12 +1198,23 @@ class _Applier:
         self.import_id = self.store.start_import(file, digest, self.mode, self.uploaded)
         self.report.import_id = self.import_id
 
-    def batch(self, valid: list[_Valid]) -> None:
-        existing = {r["donor_id"]: r for r in self.store.lookup([v.record_id for v in valid]).to_pylist()}
+    def batch(self, valid: list[_Valid], fast: _Fast) -> None:
+        """``valid`` passed the record-by-record check, ``fast`` the column-wise one; new donors of ``fast`` are
+        written column by column, every other record is applied one by one, in file order."""
+        ids = [v.record_id for v in valid] + fast.ids
+        existing = {r["donor_id"]: r for r in self.store.lookup(ids).to_pylist()}
         if self.mode == "check":
-            self._check(valid, existing)
-        else:
-            self._apply(valid, existing)
+            self._check(_in_file_order(valid, fast.valid(range(len(fast.ids)))), existing)
+            return
+        new = [
+            i
+            for i, (rid, ct) in enumerate(zip(fast.ids, fast.change_types, strict=True))
+            if ct != "U" and rid not in existing
+        ]
+        if len(new) < len(fast.ids):
+            taken = set(new)
+            valid = _in_file_order(valid, fast.valid(i for i in range(len(fast.ids)) if i not in taken))
+        self._apply(valid, existing, fast, new)
 
     def _check(self, valid: list[_Valid], existing: dict[str, dict[str, Any]]) -> None:
         check = self.report.check
@@ -749,9 +1229,13 @@ class _Applier:
             if changed:
                 check.differing[v.record_id] = changed
 
-    def _apply(self, valid: list[_Valid], existing: dict[str, dict[str, Any]]) -> None:
+    def _apply(
+        self, valid: list[_Valid], existing: dict[str, dict[str, Any]], fast: _Fast, fast_new: list[int]
+    ) -> None:
         report = self.report
         new_rows: list[dict[str, Any]] = []
+        new_at: list[int] = []
+        history_at: list[int] = []
         changed_rows: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
         for v in valid:
@@ -785,11 +1269,10 @@ class _Applier:
                 report.failed += 1
                 continue
             if old is None:
-                new_rows.append(
-                    {**target, "row": self.next_row, "updated_at": self.uploaded, "import_id": self.import_id}
-                )
-                self.next_row += 1
+                new_rows.append({**target, "row": 0, "updated_at": self.uploaded, "import_id": self.import_id})
+                new_at.append(v.position)
                 history.append(_history(self.import_id, v.record_id, "N", self.stamp, [], {}))
+                history_at.append(v.position)
                 report.new += 1
                 continue
             changed = _changed(target, old)
@@ -799,17 +1282,41 @@ class _Applier:
             changed_rows.append({**target, "updated_at": self.uploaded, "import_id": self.import_id})
             previous = {k: old[k] for k in changed}
             history.append(_history(self.import_id, v.record_id, ct, self.stamp, changed, previous))
+            history_at.append(v.position)
             if ct == "D":
                 report.deleted += 1
             else:
                 report.updated += 1
-        self._write(new_rows, changed_rows, history)
+        report.new += len(fast_new)
+        positions = [fast.positions[i] for i in fast_new]
+        new_table = pa.concat_tables(
+            [
+                pa.Table.from_pylist(new_rows, schema=DONOR_SCHEMA),
+                fast.new_rows(fast_new, self.uploaded, self.import_id),
+            ]
+        ).take(_order(new_at + positions))
+        rows = np.arange(self.next_row, self.next_row + len(new_table), dtype=np.int64)
+        self.next_row += len(new_table)
+        new_table = new_table.set_column(0, DONOR_SCHEMA.field("row"), pa.array(rows))
+        fast_history = pa.table(
+            {
+                "import_id": [self.import_id] * len(fast_new),
+                "donor_id": _pick(fast.ids, fast_new),
+                "change_type": ["N"] * len(fast_new),
+                "changed_at": [self.stamp] * len(fast_new),
+                "changed_fields": [None] * len(fast_new),
+                "previous": [None] * len(fast_new),
+            },
+            schema=HISTORY_SCHEMA,
+        )
+        history_table = pa.concat_tables([pa.Table.from_pylist(history, schema=HISTORY_SCHEMA), fast_history])
+        self._write(new_table, changed_rows, history_table.take(_order(history_at + positions)))
 
-    def _write(self, new_rows: list[dict[str, Any]], changed_rows: list[dict[str, Any]], history: list[Any]) -> None:
-        self.store.append_donors(pa.Table.from_pylist(new_rows, schema=DONOR_SCHEMA))
+    def _write(self, new_rows: pa.Table, changed_rows: list[dict[str, Any]], history: pa.Table) -> None:
+        self.store.append_donors(new_rows)
         self.store.replace_donors(pa.Table.from_pylist(changed_rows, schema=DONOR_SCHEMA))
-        self.store.add_history(pa.Table.from_pylist(history, schema=HISTORY_SCHEMA))
-        self.changed = self.changed or bool(new_rows or changed_rows)
+        self.store.add_history(history)
+        self.changed = self.changed or bool(len(new_rows) or changed_rows)
 
     def end(self, ids: list[str]) -> None:
         """Inside the transaction: full mode retires absent donors; the failures are written."""
@@ -859,7 +1366,16 @@ class _Applier:
                 _history(self.import_id, old["donor_id"], "D", self.stamp, ["status", "status_date"], previous)
             )
             self.report.deleted += 1
-        self._write([], changed_rows, history)
+        self._write(DONOR_SCHEMA.empty_table(), changed_rows, pa.Table.from_pylist(history, schema=HISTORY_SCHEMA))
+
+
+def _in_file_order(a: list[_Valid], b: list[_Valid]) -> list[_Valid]:
+    return sorted(a + b, key=lambda v: v.position) if b else a
+
+
+def _order(positions: list[int]) -> pa.Array:
+    """Indices that put rows in file order (positions are unique)."""
+    return pa.array(np.argsort(np.asarray(positions, dtype=np.int64), kind="stable"))
 
 
 def _same(a: Any, b: Any) -> bool:

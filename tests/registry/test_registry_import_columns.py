@@ -1,0 +1,239 @@
+"""The column-wise import check gives exactly what the record-by-record check gives (failure rows in order, stored
+rows, history, arrays), on files mixing valid and malformed records, in JSON, plain CSV (read by Arrow) and quoted
+CSV (read by the csv module)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from test_registry_import import donor, write_json  # the same donor records as the record-path tests
+
+from graftwise.hla import Nomenclature
+from graftwise.registry import Registry, importer
+from graftwise.registry.importer import CSV_COLUMNS, ImportReport, import_donors
+from graftwise.registry.records import ALL_LOCI
+from graftwise.registry.store import DONOR_SCHEMA
+
+UPLOAD = dt.datetime(2026, 1, 10, 12, 0)
+LATER = dt.datetime(2026, 2, 10, 12, 0)
+
+
+def mixed_donors() -> list[dict[str, Any]]:
+    """Valid records of many shapes around malformed ones (every kind of failure the checks know)."""
+    out = [donor(f"OK-{i}", weight_kg=50 + i, sex="MF"[i % 2]) for i in range(30)]
+    out.append(donor("CORD-1", donor_type="C", weight_kg=None, tnc=150.5, cd34=4.2, volume_ml=95))
+    out.append(donor("BANKED", donor_type="B", weight_kg=None, collection_date="2020-03-01"))
+    out.append(donor("NULLS", sex=None, abo=None, rh=None, cmv=None, birth_date=None, registry=None))
+    hla_variants: dict[str, dict[str, Any]] = {
+        "HOMO": {"A": {"dna": {"field1": "*02:01"}}},
+        "SER": {"A": {"ser": {"field1": "2", "field2": "A24"}}, "C": {"ser": {"field1": "10", "field2": "Cw9"}}},
+        "PREC": {"B": {"dna": {"field1": "B*08:01"}, "ser": {"field1": "51", "field2": "52"}}},
+        "MAC": {"A": {"dna": {"field1": "A*01:AB", "field2": "02:01/02:02"}}},
+        "SPACED": {"B": {"dna": {"field1": " B*08:01 ", "field2": "B*07:02"}}},
+        "RENAMED": {"C": {"dna": {"field1": "C*15:20", "field2": "C*07:01"}}},  # a warning: loaded, reported
+        "BAD-HLA": {"A": {"dna": {"field1": "A*99:99", "field2": "A*01:01"}}},  # stored, flagged
+        "WRONG-LOCUS": {"A": {"dna": {"field1": "B*08:01"}}},
+        "F1-EMPTY": {"A": {"dna": {"field2": "A*01:01"}}},
+        "DP-SER": {"DPB1": {"ser": {"field1": "1"}}},
+        "PLUS": {"A": {"dna": {"field1": "A*01:01+A*02:01"}}},
+        "NO-DRB1": {"DRB1": None},
+    }
+    for record_id, loci in hla_variants.items():
+        record = donor(record_id)
+        for locus, given in loci.items():
+            if given is None:
+                del record["hla"][locus]
+            else:
+                record["hla"][locus] = given
+        out.append(record)
+    out += [
+        donor("BAD-DATE", birth_date="1990-02-30"),
+        donor("FUTURE", birth_date="2030-01-01"),
+        donor("BAD-SEX", sex="X"),
+        donor("HEAVY", weight_kg=301),
+        donor("LIGHT", weight_kg=19.9),
+        donor("CORD-WEIGHT", donor_type="C"),
+        donor("ADULT-TNC", tnc=100.0),
+        donor("bad id!"),
+        donor("BAD-CHANGE", change_type="X"),
+        donor("BAD-TYPE", donor_type="Z"),
+        donor("LONG-REG", registry="R" * 201),
+        donor("OK-3"),  # a duplicate of a valid record
+        donor("BAD-HLA"),  # a duplicate of a stored (flagged) record
+        donor("OK-5", change_type="D"),
+        donor("MISSING", change_type="U"),
+    ]
+    return out
+
+
+def write_csv(path: Path, donors: list[dict[str, Any]], quote_all: bool = False) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
+        writer.writerow(CSV_COLUMNS)
+        for d in donors:
+            flat = {k: v for k, v in d.items() if k != "hla"}
+            for locus, kinds in d["hla"].items():
+                for kind, pair in kinds.items():
+                    for name, value in pair.items():
+                        flat[f"hla.{locus}.{kind}.{name}"] = value
+            writer.writerow(["" if flat.get(c) is None else flat[c] for c in CSV_COLUMNS])
+    return path
+
+
+def record_by_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turn the column-wise check and the Arrow CSV reader off: every record is read by the csv module (CSV) and takes
+    the record-by-record path."""
+    monkeypatch.setattr(importer._Checker, "columns", lambda self, cols: (np.zeros(cols.n, dtype=bool), {}))
+    monkeypatch.setattr(importer, "_plain_csv", lambda file, fields: False)
+
+
+def state(reg: Registry, report: ImportReport) -> dict[str, Any]:
+    con = reg.store.con  # type: ignore[attr-defined]
+    donors = con.sql(f"SELECT {', '.join(DONOR_SCHEMA.names)} FROM donors ORDER BY row").fetchall()
+    history = con.sql(
+        "SELECT import_id, donor_id, change_type, changed_fields, previous FROM donor_history ORDER BY rowid"
+    ).fetchall()
+    failures = con.sql(
+        "SELECT import_id, record_id, property, error_code, message, severity FROM donor_import_failures ORDER BY rowid"
+    ).fetchall()
+    arrays = {locus: reg.arrays.hla(locus).copy() for locus in ALL_LOCI if locus in reg.arrays.loci}
+    typings = {locus: reg.arrays.typings(locus) for locus in arrays}
+    summary = report.model_dump(exclude={"seconds", "file"})
+    return {"donors": donors, "history": history, "failures": failures, "report": summary, "typings": typings} | {
+        f"hla_{k}": v.tolist() for k, v in arrays.items()
+    }
+
+
+def two_imports(
+    tmp_path: Path, nom: Nomenclature, name: str, write: Any, fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> list[dict[str, Any]]:
+    """A first file of new donors, then a second of updates, upserts, re-sent and new records."""
+    folder = tmp_path / ("fast" if fast else "slow")
+    folder.mkdir()
+    clean: list[tuple[str, int]] = []
+    with monkeypatch.context() as patch:
+        if fast:
+            real = importer._fast_records
+
+            def spy(*args: Any) -> Any:
+                found = real(*args)
+                clean.append((type(args[2]).__name__, int(found.clean.sum())))
+                return found
+
+            patch.setattr(importer, "_fast_records", spy)
+        else:
+            record_by_record(patch)
+        reg = Registry.create(folder / "reg", nom.release)
+        first = write(folder / f"first.{name}", mixed_donors())
+        second_donors = [donor("OK-1", "U", abo="B"), donor("OK-2", "NU", weight_kg=70), donor("OK-4")]
+        second_donors += [donor("NEW-1", "NU"), donor("NEW-2"), donor("OK-6", "U", rh="-")]
+        second_donors += [donor("OK-7", "U")]  # unchanged
+        second = write(folder / f"second.{name}", second_donors)
+        out = []
+        with reg:
+            for path, when in ((first, UPLOAD), (second, LATER), (second, LATER)):
+                report = import_donors(reg, path, nom, uploaded_at=when)
+                out.append(state(reg, report))
+    if fast:  # the column-wise check really ran, and read the plain CSV file with Arrow
+        assert clean[0][1] > 30
+        assert (clean[0][0] == "_ArrowBatch") == (name == "csv")
+    return out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["json", "csv", "quoted.csv"],
+)
+def test_columns_give_the_record_by_record_result(
+    name: str, nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if name == "json":
+        write: Any = write_json
+    elif name == "csv":
+        write = write_csv
+    else:
+        write = lambda path, donors: write_csv(path, donors, quote_all=True)  # noqa: E731
+    fast = two_imports(tmp_path, nom, name, write, True, monkeypatch)
+    slow = two_imports(tmp_path, nom, name, write, False, monkeypatch)
+    first = fast[0]["report"]
+    assert first["new"] > 30
+    assert first["failed"] > 10
+    assert first["hla_invalid"] == 3
+    assert any(f[5] == "warning" for f in fast[0]["failures"])
+    assert fast[1]["report"]["updated"] >= 3
+    assert fast[2]["report"]["unchanged"] == 5
+    for got, want in zip(fast, slow, strict=True):
+        assert got.keys() == want.keys()
+        for key in got:
+            assert got[key] == want[key], key
+
+
+def test_plain_csv_detection(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(b"a,b,c\r\n1,2,3\r\n4,5,6\r\n")
+    assert importer._plain_csv(plain, 3)
+    for body in (b"a,b,c\n1,2\n", b'a,b,c\n1,"2",3\n', b"a,b,c\n\n1,2,3\n", b"a,b,c\n1,2\r3\n", b"a,b,c\n1,\xff,3\n"):
+        plain.write_bytes(body)
+        assert not importer._plain_csv(plain, 3), body
+    plain.write_bytes(b"a,b,c\n1,2,3")  # no final line end
+    assert importer._plain_csv(plain, 3)
+
+
+def by_line(
+    path: Path, donors: list[dict[str, Any]], head: str = '{"update_mode": "diff", "donors": [', tail: str = "]}"
+) -> Path:
+    """A JSON file laid out as export writes it: one donor per line."""
+    body = ",\n".join(json.dumps(d) for d in donors)
+    path.write_text(f"{head}\n{body}\n{tail}\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "]}",  # streamed line by line
+        '], "extra": 1}',  # an unknown top-level property after the donors: the whole file is refused
+        "]",  # truncated: the complete records before the damage are kept
+        "]}\n{}",  # more after the document
+    ],
+)
+def test_json_streamed_by_line_gives_the_whole_file_result(
+    tail: str, nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    donors = mixed_donors()
+    results = []
+    for streamed in (True, False):
+        folder = tmp_path / str(streamed)
+        folder.mkdir()
+        with monkeypatch.context() as patch:
+            if not streamed:
+                patch.setattr(importer, "_json_by_line", lambda fh: fh.seek(0) and None)
+            reg = Registry.create(folder / "reg", nom.release)
+            with reg:
+                path = by_line(folder / "donors.json", donors, tail=tail)
+                results.append(state(reg, import_donors(reg, path, nom, uploaded_at=UPLOAD)))
+    assert results[0] == results[1]
+    report = results[0]["report"]
+    if tail == "]}":
+        assert report["new"] > 30
+    elif "extra" in tail:
+        assert report["records"] == 0
+        assert [f[3] for f in results[0]["failures"]] == ["unknown_property"]
+    else:
+        assert any(f[3] == "truncated_file" for f in results[0]["failures"])
+        assert report["new"] > 30
+
+
+def test_json_by_line_streams(nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export layout is read line by line (never whole)."""
+    monkeypatch.setattr(importer, "_read_json", lambda data: pytest.fail("read whole"))
+    reg = Registry.create(tmp_path / "reg", nom.release)
+    with reg:
+        report = import_donors(reg, by_line(tmp_path / "d.json", mixed_donors()), nom, uploaded_at=UPLOAD)
+    assert report.new > 30
