@@ -491,17 +491,26 @@ def _json_columns(donors: list[dict[str, Any]]) -> _Columns:
     columns = list(zip(*rows, strict=True))
     values = dict(zip(_JSON_NAMES, columns, strict=False))
     hlas = values.pop("hla")
-    ok = [size == len(_JSON_NAMES) and type(h) is dict for size, h in zip(columns[-1], hlas, strict=True)]
-    loci: dict[str, list[Any]] = {locus: [_ABSENT] * len(donors) for locus in ALL_LOCI}
-    for i, h in enumerate(hlas):
-        if ok[i]:
-            for locus, given in h.items():
-                col = loci.get(locus)
-                if col is None:  # an unknown locus: the record-by-record check reports it
-                    ok[i] = False
-                    break
-                col[i] = _json_cells(given)
+    names = _LOCUS_NAMES
+    ok = [
+        size == len(_JSON_NAMES) and type(h) is dict and h.keys() <= names  # an unknown locus: record by record
+        for size, h in zip(columns[-1], hlas, strict=True)
+    ]
+    objects = [h if good else {} for h, good in zip(hlas, ok, strict=True)]
+    loci = {locus: _json_locus_column(locus, objects) for locus in ALL_LOCI}
     return _Columns(len(donors), {k: list(v) for k, v in values.items()}, loci, ok, csv=False)
+
+
+def _json_locus_column(locus: str, hlas: list[dict[str, Any]]) -> list[Any]:
+    """One locus of a batch as its cells per record. Each locus object is serialised back (in C) to a hashable key,
+    so only the distinct objects are read by :func:`_json_cells`; equal bytes are equal objects."""
+    absent, dumps = _ABSENT, orjson.dumps
+    try:
+        keys = [dumps(h[locus]) if locus in h else absent for h in hlas]
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: read each object directly
+        return [_json_cells(h.get(locus, absent)) for h in hlas]
+    cells = {k: k if k is absent else _json_cells(orjson.loads(k)) for k in set(keys)}
+    return list(map(cells.__getitem__, keys))
 
 
 _JSON_NAMES = (*REQUIRED, *ATTRIBUTES, "hla")
@@ -800,19 +809,25 @@ class _Checker:
     def _column(self, name: str, col: list[Any]) -> tuple[list[Any], list[bool]]:
         """One attribute column: the checked values and whether each is valid (each distinct value checked once)."""
         try:
-            keys = list(zip(map(type, col), col, strict=True))
-            distinct = set(keys)
+            distinct = set(col)
         except TypeError:  # an unhashable value (list, object): those records take the record-by-record path
             hashable = [type(v) in _SCALARS for v in col]
             col = [v if h else None for v, h in zip(col, hashable, strict=True)]
             checked, good = self._column(name, col)
             return checked, [g and h for g, h in zip(good, hashable, strict=True)]
-        verdicts = {
-            key: (_ABSENT, None) if key[1] is _ABSENT else self._cached_attribute(name, key[1]) for key in distinct
-        }
-        checked = [verdicts[k][0] for k in keys]
-        bad = {k for k, (_, message) in verdicts.items() if message}
-        return checked, [k not in bad for k in keys] if bad else [True] * len(keys)
+        keys: list[Any] = col
+        if any(type(v) in _NUMBERS for v in distinct):  # 1, 1.0 and True are one set member: key them by type too
+            keys = list(zip(map(type, col), col, strict=True))
+            distinct = set(keys)
+            verdicts = {key: self._verdict(name, key[1]) for key in distinct}
+        else:
+            verdicts = {key: self._verdict(name, key) for key in distinct}
+        checked = list(map({k: value for k, (value, _) in verdicts.items()}.__getitem__, keys))
+        passed = {k: not message for k, (_, message) in verdicts.items()}
+        return checked, [True] * len(keys) if all(passed.values()) else list(map(passed.__getitem__, keys))
+
+    def _verdict(self, name: str, value: Any) -> tuple[Any, str | None]:
+        return (_ABSENT, None) if value is _ABSENT else self._cached_attribute(name, value)
 
     def _hla_columns(self, cols: _Columns, ok: np.ndarray, fields: dict[str, list[Any]]) -> None:
         """The typing columns; a record whose loci have any problem (or lacks a required locus) is not clean."""
@@ -824,18 +839,23 @@ class _Checker:
                 if locus in REQUIRED_LOCI:
                     ok[:] = False
                 continue
-            outcomes: dict[Any, tuple[str, str] | None] = {}
+            required = locus in REQUIRED_LOCI
+            first: dict[Any, str | None] = {}
+            second: dict[Any, str | None] = {}
+            good: dict[Any, bool] = {}
             for key in set(keys):
+                first[key] = second[key] = None
                 if key is _ABSENT or key is _BAD:
+                    good[key] = key is _ABSENT and not required
                     continue
                 pair, problems = self._cells(locus, key, cols.csv)
-                outcomes[key] = None if problems else pair
-            required = locus in REQUIRED_LOCI
-            pairs = [outcomes.get(k) if k is not _ABSENT else _ABSENT for k in keys]
-            _and(ok, [p is not None and (p is not _ABSENT or not required) for p in pairs])
-            typed = [p if p is not _ABSENT else None for p in pairs]
-            fields[f"hla_{locus}_1"] = [p[0] if p else None for p in typed]
-            fields[f"hla_{locus}_2"] = [p[1] if p else None for p in typed]
+                good[key] = pair is not None and not problems
+                if pair is not None and not problems:
+                    first[key], second[key] = pair
+            if not all(good.values()):
+                _and(ok, list(map(good.__getitem__, keys)))
+            fields[f"hla_{locus}_1"] = list(map(first.__getitem__, keys))
+            fields[f"hla_{locus}_2"] = list(map(second.__getitem__, keys))
         fields["hla_invalid"] = [False] * cols.n
         fields["hla_errors"] = nothing
 
@@ -864,6 +884,7 @@ def _and(ok: np.ndarray, more: list[bool]) -> None:
 _FAST_CHANGES = frozenset({"N", "U", "NU"})
 """``D`` records take the record-by-record path (few, and their fields are not applied)."""
 _SCALARS = frozenset({str, int, float, bool, type(None), _Absent})
+_NUMBERS = frozenset({int, float, bool})
 
 
 _Problem = tuple[str, str, str, Severity]
@@ -1099,7 +1120,7 @@ class _Fast:
 
 
 def _pick(col: list[Any], rows: list[int]) -> list[Any]:
-    return col if len(rows) == len(col) else [col[i] for i in rows]
+    return col if len(rows) == len(col) else list(map(col.__getitem__, rows))
 
 
 def _fast_records(
