@@ -300,13 +300,12 @@ def test_json_locus_column_keys_equal_objects_once() -> None:
         {"A": {"dna": {"field2": "A*02:01", "field1": "A*01:01"}}},
         {"B": {"dna": {"field1": "B*08:01"}}},
         {"A": {"dna": nested(300)}},
+        {"A": None},
     ]
     want = [importer._json_cells(h.get("A", importer._ABSENT)) for h in hlas]
-    cells: dict[bytes, Any] = {}
-    assert importer._json_locus_column("A", hlas, cells) == want
-    assert importer._json_locus_column("A", hlas[:4], cells) == want[:4]
-    assert len(cells) == 3  # two orders of one object, and absent; the deep object is read directly
-    assert importer._json_locus_column("A", hlas[:3], cells) == want[:3]  # from the cells kept across batches
+    assert importer._json_locus_column("A", hlas) == want
+    assert importer._json_locus_column("A", hlas[:4]) == want[:4]
     assert want[0] == ("A*01:01", "A*02:01", None, None)
     assert want[3] is importer._ABSENT
     assert want[4] is importer._BAD
+    assert want[5] is importer._BAD

@@ -482,7 +482,7 @@ class _Columns:
     csv: bool
 
 
-def _json_columns(donors: list[dict[str, Any]], cells: dict[bytes, Any]) -> _Columns:
+def _json_columns(donors: list[dict[str, Any]]) -> _Columns:
     # One pass over the records (they are scattered over a large heap): each is merged onto a template holding every
     # property as absent, so a longer merge means an unknown property, and the values come out in a fixed order.
     template = dict.fromkeys(_JSON_NAMES, _ABSENT)
@@ -497,20 +497,19 @@ def _json_columns(donors: list[dict[str, Any]], cells: dict[bytes, Any]) -> _Col
         for size, h in zip(columns[-1], hlas, strict=True)
     ]
     objects = [h if good else {} for h, good in zip(hlas, ok, strict=True)]
-    loci = {locus: _json_locus_column(locus, objects, cells) for locus in ALL_LOCI}
+    loci = {locus: _json_locus_column(locus, objects) for locus in ALL_LOCI}
     return _Columns(len(donors), {k: list(v) for k, v in values.items()}, loci, ok, csv=False)
 
 
-def _json_locus_column(locus: str, hlas: list[dict[str, Any]], cells: dict[bytes, Any]) -> list[Any]:
+def _json_locus_column(locus: str, hlas: list[dict[str, Any]]) -> list[Any]:
     """One locus of a batch as its cells per record. Each locus object is serialised back (in C) to a hashable key,
-    so only the distinct objects are read by :func:`_json_cells` (``cells`` keeps them across batches); equal bytes
-    are equal objects; an absent locus is the empty key."""
+    so only the distinct objects are read by :func:`_json_cells`; equal bytes are equal objects."""
+    absent, dumps = _ABSENT, orjson.dumps
     try:
-        keys = [orjson.dumps(h[locus]) if locus in h else b"" for h in hlas]
+        keys = [dumps(h[locus]) if locus in h else absent for h in hlas]
     except orjson.JSONEncodeError:  # nested deeper than orjson writes: read each object directly
-        return [_json_cells(h.get(locus, _ABSENT)) for h in hlas]
-    for key in set(keys).difference(cells):
-        cells[key] = _json_cells(orjson.loads(key)) if key else _ABSENT
+        return [_json_cells(h.get(locus, absent)) for h in hlas]
+    cells = {k: k if k is absent else _json_cells(orjson.loads(k)) for k in set(keys)}
     return list(map(cells.__getitem__, keys))
 
 
@@ -579,8 +578,6 @@ class _Checker:
         self.from_csv = from_csv
         self._dates: dict[str, dt.date | str] = {}
         self._loci: dict[tuple[str, Any], tuple[tuple[str, str] | None, tuple[_Problem, ...]]] = {}
-        self.json_cells: dict[bytes, Any] = {}
-        """The cells of each JSON locus object seen, keyed by its orjson bytes."""
         self._values: dict[tuple[str, type, Any], tuple[Any, str | None]] = {}
         self._texts: dict[tuple[str, str, str], tuple[str, TypingCheck]] = {}
 
@@ -1139,7 +1136,7 @@ def _fast_records(
     else:
         items = [k for k, item in enumerate(batch) if item[1] is not None]
         payloads = [batch[k][1] for k in items]
-        cols = layout.columns(payloads) if layout is not None else _json_columns(payloads, checker.json_cells)
+        cols = layout.columns(payloads) if layout is not None else _json_columns(payloads)
     if not items:
         return _Fast(clean, [], [], [], {})
     ok, fields = checker.columns(cols)
