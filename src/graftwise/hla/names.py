@@ -52,16 +52,6 @@ class Token:
     suffix: str = ""
     prefixed: bool = False
 
-    @property
-    def name(self) -> str:
-        """Locus, fields and suffix, as written (no prefix)."""
-        return self.text
-
-    @property
-    def code(self) -> str:
-        """The MAC letters, for a MAC token."""
-        return self.fields[1] if self.kind in (TokenKind.MAC, TokenKind.XX) else ""
-
 
 def split_prefix(token: str) -> tuple[str, bool]:
     """Strip a leading ``HLA-``; say whether it was there (py-ard re-adds it on output, per element)."""
@@ -172,7 +162,7 @@ def _parse_colonless(text: str, locus: str, rest: str, prefixed: bool, token: st
     return Token(text, TokenKind.V2, locus, (digits,), letters, prefixed)
 
 
-def v2_to_v3_candidates(token: Token) -> str:
+def v2_to_v3(token: Token) -> str:
     """The mechanical V2 → V3 conversion of §6 step 2 (the explicit table comes first, in the release)."""
     digits, letters = token.fields[0], token.suffix
     locus = token.locus

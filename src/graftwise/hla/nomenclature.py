@@ -30,6 +30,7 @@ from graftwise.hla.errors import (
     InvalidSerologyError,
     InvalidTypingError,
     InvalidXXError,
+    ReleaseError,
     RenamedAlleleError,
     UnknownLocusError,
 )
@@ -43,7 +44,7 @@ from graftwise.hla.names import (
     is_null_name,
     parse_token,
     split_allele,
-    v2_to_v3_candidates,
+    v2_to_v3,
 )
 from graftwise.hla.reduce import Compat, LgxCandidates, Reducer, Reduction
 from graftwise.hla.tables import ReleaseTables, load_tables
@@ -333,7 +334,7 @@ class Nomenclature:
     def _v2(self, tok: Token, lenient: bool) -> Typing:
         if tok.text in self.tables.retired:
             return self._retired(tok, lenient)
-        converted = v2_to_v3_candidates(tok)
+        converted = v2_to_v3(tok)
         try:
             target = self._interpret(parse_token(converted), lenient)
         except HLAError:
@@ -460,8 +461,6 @@ class Nomenclature:
         if code is None:
             return parse_gl(gl.strip())
         if code.namespace != "hla" or code.version != self.release:
-            from graftwise.hla.errors import ReleaseError
-
             raise ReleaseError(
                 f"GL String Code is for {code.namespace} {code.version}; this nomenclature is hla {self.release}",
                 code="glsc_release_mismatch",

@@ -30,7 +30,7 @@ from graftwise.data.cache import read_cached, write_cached
 from graftwise.errors import ValidationError
 from graftwise.hla.errors import HLAError, InvalidAlleleError, InvalidMACError
 from graftwise.hla.gl import GL, GLLeaf
-from graftwise.hla.names import TokenKind, parse_token, split_prefix, v2_to_v3_candidates
+from graftwise.hla.names import TokenKind, parse_token, split_prefix, v2_to_v3
 from graftwise.hla.sort import pyard_min, pyard_sort, smart_sort
 
 if TYPE_CHECKING:
@@ -426,7 +426,7 @@ class Reducer:
         if tok.kind is not TokenKind.V2:
             return None
         retired = self.nom.tables.retired.get(text)
-        target = retired.successor if retired and retired.successor else v2_to_v3_candidates(tok)
+        target = retired.successor if retired and retired.successor else v2_to_v3(tok)
         if target is None:
             return None
         if target.split(":")[-1].isalpha():

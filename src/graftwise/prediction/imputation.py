@@ -35,6 +35,7 @@ import numpy as np
 from graftwise.errors import ValidationError
 from graftwise.hla import HLAError, InvalidAlleleError, Nomenclature
 from graftwise.hla.names import is_null_name
+from graftwise.hla.tables import SEROLOGY_PREFIX
 from graftwise.prediction.hfsets import (
     PREDICTABLE_LOCI,
     BoolArray,
@@ -53,8 +54,6 @@ Position = frozenset[str] | None
 
 DEFAULT_MAX_DIPLOTYPES = 2000
 """Atlas's default truncation (ADR Phase2/006)."""
-
-_SEROLOGY_PREFIX = {"A": "A", "B": "B", "C": "Cw", "DRB1": "DR", "DQB1": "DQ"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def _full_token(locus: str, text: str) -> str:
     if ":" in text:
         return f"{locus}*{text}"
     if text.isdigit():
-        return f"{_SEROLOGY_PREFIX[locus]}{text}"
+        return f"{SEROLOGY_PREFIX[locus]}{text}"
     return text
 
 
