@@ -134,27 +134,30 @@ def two_imports(
         second_donors = [donor("OK-1", "U", abo="B"), donor("OK-2", "NU", weight_kg=70), donor("OK-4")]
         second_donors += [donor("NEW-1", "NU"), donor("NEW-2"), donor("OK-6", "U", rh="-")]
         second_donors += [donor("OK-7", "U")]  # unchanged
+        second_donors += [donor("OK-8", "U", sex=None), {k: v for k, v in donor("OK-9", "U").items() if k != "abo"}]
         second = write(folder / f"second.{name}", second_donors)
         out = []
         with reg:
             for path, when in ((first, UPLOAD), (second, LATER), (second, LATER)):
                 report = import_donors(reg, path, nom, uploaded_at=when)
                 out.append(state(reg, report))
-    if fast:  # the column-wise check really ran, and read the plain CSV file with Arrow
+    if fast:  # the column-wise check really ran, and read the plain CSV file and the export-layout JSON with Arrow
         assert clean[0][1] > 30
-        assert (clean[0][0] == "_ArrowBatch") == (name == "csv")
+        assert clean[0][0] == {"csv": "_ArrowBatch", "lines.json": "_JsonBatch"}.get(name, "list")
     return out
 
 
 @pytest.mark.parametrize(
     "name",
-    ["json", "csv", "quoted.csv"],
+    ["json", "lines.json", "csv", "quoted.csv"],
 )
 def test_columns_give_the_record_by_record_result(
     name: str, nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if name == "json":
         write: Any = write_json
+    elif name == "lines.json":
+        write = by_line
     elif name == "csv":
         write = write_csv
     else:
@@ -167,7 +170,7 @@ def test_columns_give_the_record_by_record_result(
     assert first["hla_invalid"] == 3
     assert any(f[5] == "warning" for f in fast[0]["failures"])
     assert fast[1]["report"]["updated"] >= 3
-    assert fast[2]["report"]["unchanged"] == 5
+    assert fast[2]["report"]["unchanged"] == 7
     for got, want in zip(fast, slow, strict=True):
         assert got.keys() == want.keys()
         for key in got:
@@ -309,3 +312,73 @@ def test_json_locus_column_keys_equal_objects_once() -> None:
     assert want[3] is importer._ABSENT
     assert want[4] is importer._BAD
     assert want[5] is importer._BAD
+
+
+LINE = json.dumps(donor("EDGE"))[1:-1]
+"""The properties of a valid donor object, to be completed into edge-case lines."""
+
+
+C_LOCUS = '"C": {"dna": {"field1": "C*07:01", "field2": "C*07:02"}}'
+
+
+@pytest.mark.parametrize(
+    ("line", "arrow"),
+    [
+        ('{"weight_kg": NaN, ' + LINE.replace('"weight_kg": 64.5, ', "") + "}", True),  # orjson refuses NaN
+        ('{"weight_kg": Infinity, ' + LINE.replace('"weight_kg": 64.5, ', "") + "}", True),
+        ('{"parity": null, ' + LINE + "}", True),  # null: not a left-out property
+        ("{" + LINE.replace(C_LOCUS, '"C": null') + "}", True),  # a null locus
+        ("{" + LINE.replace('"9991"', '"\\u00399\\u003991"') + ', "parity": -0}', True),  # escapes, minus zero
+        ("{" + LINE.replace('"EUR"', '"E\\u00dcR"') + "}", True),  # non-ASCII text
+        ("{" + LINE.replace('"EUR"', '"null"') + "}", True),  # "null" inside a string
+        ('{"sex": "M", ' + LINE + "}", False),  # given twice: orjson keeps the last one, Arrow refuses the block
+        ("{" + LINE + "}, {" + LINE.replace("EDGE", "EDGE-2") + "}", False),  # two objects on one line
+        ("{" + LINE.replace('"F"', '"\\ud800"') + "}", False),  # a lone surrogate
+        ("{" + LINE + ', "parity": 1.0}', False),  # a float where an integer is expected
+        ("{" + LINE + ', "weight_kg": 1e400}', False),
+    ],
+)
+def test_json_lines_read_by_arrow_give_the_orjson_result(
+    line: str, arrow: bool, nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An odd line among valid ones: the block read by Arrow gives what the whole-file reading (orjson) gives."""
+    valid = [json.dumps(d) for d in mixed_donors()[:20]]
+    body = ",\n".join([*valid[:10], line, *valid[10:]])
+    results = []
+    read = importer._json_arrow
+    by_arrow: list[bool] = []
+
+    def spy(block: bytes) -> Any:
+        batch = read(block)
+        by_arrow.append(batch is not None)
+        return batch
+
+    monkeypatch.setattr(importer, "_json_arrow", spy)
+    for streamed in (True, False):
+        folder = tmp_path / str(streamed)
+        folder.mkdir()
+        with monkeypatch.context() as patch:
+            if not streamed:
+                patch.setattr(importer, "_json_by_line", lambda fh: fh.seek(0) and None)
+            path = folder / "donors.json"
+            path.write_bytes(f'{{"update_mode": "diff", "donors": [\n{body}\n]}}\n'.encode())
+            reg = Registry.create(folder / "reg", nom.release)
+            with reg:
+                results.append(state(reg, import_donors(reg, path, nom, uploaded_at=UPLOAD)))
+    assert by_arrow == [arrow]
+    assert results[0] == results[1]
+    assert results[0]["report"]["new"] >= 20
+
+
+def test_json_lines_null_clears_and_left_out_keeps(nom: Nomenclature, tmp_path: Path) -> None:
+    """In an update, a null attribute is cleared and a left-out one is kept, in a block read by Arrow."""
+    reg = Registry.create(tmp_path / "reg", nom.release)
+    with reg:
+        first = import_donors(reg, by_line(tmp_path / "a.json", [donor(f"D-{i}") for i in range(5)]), nom)
+        updates = [donor("D-0", "U", sex=None), {k: v for k, v in donor("D-1", "U", abo="B").items() if k != "sex"}]
+        second = import_donors(reg, by_line(tmp_path / "b.json", [*updates, donor("D-2", "U")]), nom)
+        records = {r.donor_id: r for r in reg.records(range(reg.arrays.n))}
+    assert (first.new, second.updated, second.unchanged) == (5, 2, 1)
+    assert records["D-0"].sex.name == "UNKNOWN"
+    assert records["D-1"].sex.name == "FEMALE"
+    assert records["D-1"].abo.name == "B"

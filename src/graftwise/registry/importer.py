@@ -37,7 +37,8 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from operator import itemgetter
@@ -47,7 +48,9 @@ from typing import Any, BinaryIO, Literal, TextIO
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 from pydantic import BaseModel, ConfigDict, Field
 
 from graftwise.errors import ValidationError
@@ -187,6 +190,8 @@ class _Parsed:
     layout: _CsvLayout | None = None
     """CSV: where the cells sit (the records are then rows of cells); JSON: None (the records are dicts)."""
     header: list[str] | None = None
+    batches: Iterator[_JsonBatch | list[_Raw]] | None = None
+    """An export-layout JSON file: its records, already in batches (``records`` is then empty)."""
 
 
 _Raw = tuple[int, Any, list[ImportFailure]]
@@ -221,39 +226,186 @@ class _NotByLineError(Exception):
 
 def _json_by_line(fh: BinaryIO) -> _Parsed | None:
     """A file laid out as export writes it (a first line ``{"update_mode": …, "donors": [``, one donor object per
-    line, a last line ``]}``) is streamed line by line, so memory stays bounded by the batch. Anything else — found
+    line, a last line ``]}``) is streamed in blocks, so memory stays bounded by the block. Anything else — found
     on the first line (None) or later (:class:`_NotByLineError`, after which the caller rolls back and reads the file
     whole) — keeps the whole-file reading with its exact failures (unknown top-level property, truncated file, …)."""
     head = _JSON_HEAD.match(fh.readline())
     if head is None:
         fh.seek(0)
         return None
-    return _Parsed(head.group(1).decode(), _json_lines(fh), [])
+    return _Parsed(head.group(1).decode(), [], [], batches=_JsonLines(fh).batches())
 
 
-def _json_lines(fh: BinaryIO) -> Iterator[_Raw]:
-    position = 0
-    last = False
-    for line in fh:
-        text = line.strip()
-        if not text:
-            continue
-        if text in (b"]}", b"] }"):
-            if (position and not last) or any(rest.strip() for rest in fh):  # a trailing comma, or more after it
+_JSON_BLOCK = 1 << 24
+"""Bytes of donor lines read at a time."""
+_NULL = b"null"
+"""Arrow cannot tell null from a left-out property, so a line holding ``null`` takes the record-by-record path, read
+by orjson; so does a line where Arrow read NaN or Infinity (which orjson refuses)."""
+
+
+class _JsonLines:
+    """The donor lines of an export-layout file, block by block. A block whose lines all read ``{…},`` is parsed by
+    Arrow against :data:`_JSON_SCHEMA` (a :class:`_JsonBatch`); a block Arrow refuses (an unknown property, a value of
+    another JSON type, a line that is not one object, …) and the last lines are read line by line by orjson, as
+    before, so a record's outcome never depends on which reader took it."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.position = 0
+        self.last = False
+        """A donor line without the separating comma was read: only the closing line may follow."""
+        self.closed = False
+
+    def batches(self) -> Iterator[_JsonBatch | list[_Raw]]:
+        # Arrow parses the next block in a thread (it releases the GIL) while this one is checked.
+        with ThreadPoolExecutor(1) as pool:
+            ahead: tuple[bytes, int, Future[tuple[pa.Table, bytes] | None] | None] | None = None
+            for block in self._blocks():
+                cut = block.rfind(b"},\n") + 3
+                parsing = pool.submit(_json_arrow, block[:cut]) if cut > 2 else None
+                if ahead is not None:
+                    yield from self._block(*ahead)
+                ahead = (block, cut, parsing)
+            if ahead is not None:
+                yield from self._block(*ahead)
+        if not self.closed:
+            raise _NotByLineError  # no closing line: truncated
+
+    def _blocks(self) -> Iterator[bytes]:
+        """The rest of the file in blocks of whole lines."""
+        tail = b""
+        while chunk := self.fh.read(_JSON_BLOCK):
+            data = tail + chunk
+            cut = data.rfind(b"\n") + 1
+            tail = data[cut:]
+            yield data[:cut]
+        yield tail
+
+    def _block(
+        self, block: bytes, cut: int, parsing: Future[tuple[pa.Table, bytes] | None] | None
+    ) -> Iterator[_JsonBatch | list[_Raw]]:
+        """The block's donors: the lines up to ``cut`` as Arrow read them (``parsing``), the rest line by line."""
+        parsed = parsing.result() if parsing is not None and not self.last and not self.closed else None
+        if parsed is not None:
+            batch = _JsonBatch(*parsed, self.position + 1)
+            self.position += len(batch)
+            yield batch
+            block = block[cut:]
+        yield from _batches(self._lines(block.split(b"\n")), BATCH)
+
+    def _lines(self, lines: list[bytes]) -> list[_Raw]:
+        out: list[_Raw] = []
+        for line in lines:
+            text = line.strip()
+            if not text:
+                continue
+            if self.closed:  # more after the closing line
                 raise _NotByLineError
-            return
-        if last or not text.startswith(b"{"):
-            raise _NotByLineError
-        last = not text.endswith(b",")
-        try:
-            donor = orjson.loads(text if last else text[:-1])
-        except orjson.JSONDecodeError:
-            raise _NotByLineError from None
-        if type(donor) is not dict:
-            raise _NotByLineError
-        position += 1
-        yield position, donor, []
-    raise _NotByLineError  # no closing line: truncated
+            if text in (b"]}", b"] }"):
+                if self.position and not self.last:  # a comma after the last donor
+                    raise _NotByLineError
+                self.closed = True
+                continue
+            if self.last or not text.startswith(b"{"):
+                raise _NotByLineError
+            self.last = not text.endswith(b",")
+            self.position += 1
+            out.append((self.position, _json_line(text if self.last else text[:-1]), []))
+        return out
+
+
+def _json_arrow(block: bytes) -> tuple[pa.Table, bytes] | None:
+    """Donor lines ``{…},`` read by Arrow (and the lines without their commas), or None when Arrow refuses them."""
+    n = block.count(b"\n")
+    body = block.replace(b"},\n", b"}\n")  # a raw line end is never inside a JSON string
+    if not block.startswith(b"{") or len(block) - len(body) != n:  # a line that does not end with "},"
+        return None
+    try:
+        if not block.isascii():
+            block.decode("utf-8")  # Arrow does not check that its strings are UTF-8
+        table = pajson.read_json(pa.py_buffer(body), parse_options=_JSON_PARSE)
+    except (UnicodeDecodeError, pa.ArrowInvalid):
+        return None
+    if table.num_rows != n:  # a line holding two objects, or one object spread over lines
+        return None
+    return table.combine_chunks(), body
+
+
+def _json_line(text: bytes) -> dict[str, Any]:
+    try:
+        donor = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise _NotByLineError from None
+    if type(donor) is not dict:
+        raise _NotByLineError
+    return donor
+
+
+def _attribute_type(name: str) -> pa.DataType:
+    if name in _INTEGERS:
+        return pa.int64()
+    return pa.string() if name in _CODES or name in _DATES else pa.float64()
+
+
+_PAIR = pa.struct([("field1", pa.string()), ("field2", pa.string())])
+_JSON_SCHEMA = pa.schema(
+    [
+        *((name, pa.string()) for name in REQUIRED),
+        *((name, _attribute_type(name)) for name in ATTRIBUTES),
+        ("hla", pa.struct([(locus, pa.struct([("dna", _PAIR), ("ser", _PAIR)])) for locus in ALL_LOCI])),
+    ]
+)
+"""The donor object as Arrow reads it: any other property, or a value of another JSON type, fails the block."""
+_JSON_PARSE = pajson.ParseOptions(explicit_schema=_JSON_SCHEMA, unexpected_field_behavior="error")
+
+
+class _JsonBatch:
+    """A block of donor lines read by Arrow; line ``k`` is donor ``first + k``."""
+
+    def __init__(self, table: pa.Table, body: bytes, first: int) -> None:
+        self.table = table
+        self.body = body
+        self.first = first
+        self._lines: list[bytes] | None = None
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def __getitem__(self, k: int) -> _Raw:
+        return self.first + k, _json_line(self.lines()[k]), []
+
+    def lines(self) -> list[bytes]:
+        if self._lines is None:
+            self._lines = self.body.split(b"\n")
+        return self._lines
+
+    def columns(self) -> _Columns:
+        """The batch column by column, as :func:`_json_columns` gives it: Arrow's nulls are left-out properties
+        (a line holding ``null`` is not clean, see :data:`_NULL`)."""
+        n = len(self)
+        values = {name: _shared(self.table.column(name).chunk(0), _ABSENT) for name in REQUIRED}
+        attributes: dict[str, list[Any] | _Coded] = {
+            name: _arrow_coded_values(self.table.column(name).chunk(0), _ABSENT) for name in ATTRIBUTES
+        }
+        hla = self.table.column("hla").chunk(0)
+        ok = hla.is_valid().to_numpy(zero_copy_only=False)
+        if _NULL in self.body:
+            ok &= np.array([_NULL not in line for line in self.lines()[:n]], dtype=bool)
+        for name in ATTRIBUTES:
+            if pa.types.is_floating(_JSON_SCHEMA.field(name).type):
+                ok &= pc.is_finite(self.table.column(name).chunk(0)).fill_null(True).to_numpy(zero_copy_only=False)
+        loci: dict[str, _Coded] = {}
+        for locus, given in zip(ALL_LOCI, hla.flatten(), strict=True):
+            if given.null_count == n:
+                loci[locus] = (np.zeros(n, np.intp), [_ABSENT])
+                continue
+            codes, keys = _arrow_coded([cell for pair in given.flatten() for cell in pair.flatten()], None)
+            absent = ~given.is_valid().to_numpy(zero_copy_only=False)
+            if absent.any():
+                codes[absent] = len(keys)
+                keys.append(_ABSENT)
+            loci[locus] = (codes, keys)
+        return _Columns(n, values, attributes, loci, ok.tolist(), csv=False)
 
 
 def _json_records(donors: list[Any]) -> Iterator[_Raw]:
@@ -367,33 +519,53 @@ class _CsvLayout:
 
     def columns(self, rows: list[list[str]]) -> _Columns:
         cols = list(zip(*rows, strict=True))
-        values = {name: [c.strip() or None for c in cols[i]] for i, name in self.plain}
-        loci: dict[str, list[Any]] = {}
+        plain = {name: [c.strip() or None for c in cols[i]] for i, name in self.plain}
+        loci: dict[str, _Coded] = {}
         for locus, idx in self.loci.items():
             cells = zip(*(cols[i] for i in idx), strict=True)
-            loci[locus] = [c if c != _NO_CELLS else _ABSENT for c in cells]
+            loci[locus] = _coded([c if c != _NO_CELLS else _ABSENT for c in cells])
         ok = [bool(self.getters)] * len(rows)  # without HLA columns every record lacks hla
-        return _Columns(len(rows), values, loci, ok, csv=True)
+        values = {name: plain[name] for name in REQUIRED}
+        attributes: dict[str, list[Any] | _Coded] = {name: plain[name] for name in ATTRIBUTES if name in plain}
+        return _Columns(len(rows), values, attributes, loci, ok, csv=True)
 
     def arrow_columns(self, batch: pa.RecordBatch) -> _Columns:
         """The same columns from an Arrow batch of string cells: each column is dictionary-encoded, so only its
         distinct cells become Python strings (rows share them)."""
-        cells = [_shared(batch.column(i)) for i in range(batch.num_columns)]
-        values = {name: [c.strip() or None for c in cells[i]] for i, name in self.plain}
-        empty = [""] * batch.num_rows
-        loci: dict[str, list[Any]] = {}
+        plain: dict[str, _Coded] = {}
+        for i, name in self.plain:
+            codes, distinct = _arrow_coded_values(batch.column(i), None)
+            plain[name] = codes, [d.strip() or None for d in distinct[:-1]]  # no null cell (the last value)
+        values = {name: _expand(plain[name]) for name in REQUIRED}
+        attributes: dict[str, list[Any] | _Coded] = {name: plain[name] for name in ATTRIBUTES if name in plain}
+        empty = pa.array([""] * batch.num_rows, pa.string())
+        loci: dict[str, _Coded] = {}
         for locus, idx in self.loci.items():
-            four = zip(*(cells[i] if i < len(cells) else empty for i in idx), strict=True)
-            loci[locus] = [c if c != _NO_CELLS else _ABSENT for c in four]
+            codes, keys = _arrow_coded([batch.column(i) if i < batch.num_columns else empty for i in idx], "")
+            loci[locus] = (codes, [_ABSENT if k == _NO_CELLS else k for k in keys])
         ok = [bool(self.getters)] * batch.num_rows
-        return _Columns(batch.num_rows, values, loci, ok, csv=True)
+        return _Columns(batch.num_rows, values, attributes, loci, ok, csv=True)
 
 
-def _shared(column: pa.Array) -> list[str]:
+def _arrow_coded_values(column: pa.Array, missing: Any) -> _Coded:
+    """The column dictionary-encoded: only its distinct values become Python objects (``missing`` for null)."""
     encoded = column.dictionary_encode()
-    distinct = np.array(encoded.dictionary.to_pylist(), dtype=object)
-    result: list[str] = distinct[encoded.indices.to_numpy(zero_copy_only=False)].tolist()
+    distinct = [*encoded.dictionary.to_pylist(), missing]
+    return encoded.indices.fill_null(len(distinct) - 1).to_numpy().astype(np.intp), distinct
+
+
+def _expand(coded: _Coded) -> list[Any]:
+    """Each record's value of a coded column."""
+    codes, distinct = coded
+    values = np.empty(len(distinct), dtype=object)
+    values[:] = distinct
+    result: list[Any] = values[codes].tolist()
     return result
+
+
+def _shared(column: pa.Array, missing: Any = None) -> list[Any]:
+    """Each record's value of an Arrow column (``missing`` for null); records share the distinct values."""
+    return _expand(_arrow_coded_values(column, missing))
 
 
 class _ArrowBatch:
@@ -477,9 +649,54 @@ class _Columns:
 
     n: int
     values: dict[str, list[Any]]
-    loci: dict[str, list[Any]]
+    """The required properties, record by record."""
+    attributes: dict[str, list[Any] | _Coded]
+    """The attributes (a column the file lacks is left out), record by record or coded."""
+    loci: dict[str, _Coded]
     shape_ok: list[bool]
     csv: bool
+
+
+_Coded = tuple[np.ndarray, list[Any]]
+"""A column as each record's code and the distinct values (a locus: the keys of its cells) the codes index."""
+
+
+def _typed_coded(values: list[Any]) -> _Coded:
+    """A column of JSON or CSV values coded by type and value (1, 1.0 and True are equal but not the same value);
+    an unhashable value (a list, an object) is coded as ``_BAD``, which no check passes."""
+    try:
+        keys = list(zip(map(type, values), values, strict=True))
+        index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+    except TypeError:
+        return _typed_coded([v if type(v) in _SCALARS else _BAD for v in values])
+    return np.fromiter(map(index.__getitem__, keys), np.intp, len(keys)), [value for _, value in index]
+
+
+def _coded(values: list[Any]) -> _Coded:
+    index: dict[Any, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), np.intp, len(values))
+    return codes, list(index)
+
+
+def _arrow_coded(cells: list[pa.Array], missing: Any) -> _Coded:
+    """The four cells of a locus as one code per record and the distinct tuples of cells (``missing`` for null),
+    computed on the cells' dictionary codes, so only the distinct tuples become Python objects."""
+    columns = []
+    combined = np.zeros(len(cells[0]), np.int64)
+    size = 1
+    for cell in cells:
+        encoded = cell.dictionary_encode()
+        values = np.array([*encoded.dictionary.to_pylist(), missing], dtype=object)
+        index = encoded.indices.fill_null(len(values) - 1).to_numpy()
+        if size * len(values) >= 1 << 62:  # keep the mixed-radix code inside int64: renumber densely first
+            _, combined = np.unique(combined, return_inverse=True)
+            size = int(combined.max()) + 1
+        combined = combined * len(values) + index
+        size *= len(values)
+        columns.append((values, index))
+    _, rows, codes = np.unique(combined, return_index=True, return_inverse=True)
+    keys = list(zip(*(values[index[rows]].tolist() for values, index in columns), strict=True))
+    return codes, keys
 
 
 def _json_columns(donors: list[dict[str, Any]]) -> _Columns:
@@ -497,8 +714,10 @@ def _json_columns(donors: list[dict[str, Any]]) -> _Columns:
         for size, h in zip(columns[-1], hlas, strict=True)
     ]
     objects = [h if good else {} for h, good in zip(hlas, ok, strict=True)]
-    loci = {locus: _json_locus_column(locus, objects) for locus in ALL_LOCI}
-    return _Columns(len(donors), {k: list(v) for k, v in values.items()}, loci, ok, csv=False)
+    loci = {locus: _coded(_json_locus_column(locus, objects)) for locus in ALL_LOCI}
+    required = {name: list(values[name]) for name in REQUIRED}
+    attributes: dict[str, list[Any] | _Coded] = {name: list(values[name]) for name in ATTRIBUTES}
+    return _Columns(len(donors), required, attributes, loci, ok, csv=False)
 
 
 def _json_locus_column(locus: str, hlas: list[dict[str, Any]]) -> list[Any]:
@@ -580,6 +799,7 @@ class _Checker:
         self._loci: dict[tuple[str, Any], tuple[tuple[str, str] | None, tuple[_Problem, ...]]] = {}
         self._values: dict[tuple[str, type, Any], tuple[Any, str | None]] = {}
         self._texts: dict[tuple[str, str, str], tuple[str, TypingCheck]] = {}
+        self._cell_outcomes: dict[tuple[str, bool], dict[Any, tuple[tuple[str, str] | None, tuple[_Problem, ...]]]] = {}
 
     def record(self, pos: int, raw: dict[str, Any]) -> tuple[_Valid | None, list[ImportFailure]]:
         rid_value = raw.get("record_id")
@@ -794,37 +1014,28 @@ class _Checker:
             fields[column] = col
         kinds = {d: int(k) for d, k in _DONOR_TYPES.items()}
         fields["donor_type"] = [kinds.get(d) if type(d) is str else None for d in dts]
-        adult = [d == "D" for d in dts]
+        adult = np.array([d == "D" for d in dts], dtype=bool)
         for name in ATTRIBUTES:
-            checked, good = self._column(name, values.get(name, [_ABSENT] * cols.n))
-            _and(ok, good)
-            foreign = CORD_FIELDS if name in CORD_FIELDS else ADULT_FIELDS if name in ADULT_FIELDS else ()
-            if foreign:
-                wanted = name in ADULT_FIELDS
-                _and(ok, [a is wanted or v is None or v is _ABSENT for a, v in zip(adult, checked, strict=True)])
+            checked, good, given = self._column(name, cols.attributes.get(name, (np.zeros(cols.n, np.intp), [_ABSENT])))
+            ok &= good
+            if name in ADULT_FIELDS:
+                ok &= adult | ~given
+            elif name in CORD_FIELDS:
+                ok &= ~adult | ~given
             fields[name] = checked
         self._hla_columns(cols, ok, fields)
         return ok, fields
 
-    def _column(self, name: str, col: list[Any]) -> tuple[list[Any], list[bool]]:
-        """One attribute column: the checked values and whether each is valid (each distinct value checked once)."""
-        try:
-            distinct = set(col)
-        except TypeError:  # an unhashable value (list, object): those records take the record-by-record path
-            hashable = [type(v) in _SCALARS for v in col]
-            col = [v if h else None for v, h in zip(col, hashable, strict=True)]
-            checked, good = self._column(name, col)
-            return checked, [g and h for g, h in zip(good, hashable, strict=True)]
-        keys: list[Any] = col
-        if any(type(v) in _NUMBERS for v in distinct):  # 1, 1.0 and True are one set member: key them by type too
-            keys = list(zip(map(type, col), col, strict=True))
-            distinct = set(keys)
-            verdicts = {key: self._verdict(name, key[1]) for key in distinct}
-        else:
-            verdicts = {key: self._verdict(name, key) for key in distinct}
-        checked = list(map({k: value for k, (value, _) in verdicts.items()}.__getitem__, keys))
-        passed = {k: not message for k, (_, message) in verdicts.items()}
-        return checked, [True] * len(keys) if all(passed.values()) else list(map(passed.__getitem__, keys))
+    def _column(self, name: str, col: list[Any] | _Coded) -> tuple[list[Any], np.ndarray, np.ndarray]:
+        """One attribute column, each distinct value checked once: the checked values, whether each is valid, and
+        whether each is given (neither null nor left out)."""
+        codes, distinct = col if isinstance(col, tuple) else _typed_coded(col)
+        verdicts = [self._verdict(name, value) for value in distinct]
+        checked = np.empty(len(verdicts), dtype=object)
+        checked[:] = [value for value, _ in verdicts]
+        passed = np.array([message is None for _, message in verdicts], dtype=bool)
+        given = np.array([value is not None and value is not _ABSENT for value, _ in verdicts], dtype=bool)
+        return checked[codes].tolist(), passed[codes], given[codes]
 
     def _verdict(self, name: str, value: Any) -> tuple[Any, str | None]:
         return (_ABSENT, None) if value is _ABSENT else self._cached_attribute(name, value)
@@ -833,48 +1044,48 @@ class _Checker:
         """The typing columns; a record whose loci have any problem (or lacks a required locus) is not clean."""
         nothing = [None] * cols.n
         for locus in ALL_LOCI:
-            keys = cols.loci.get(locus)
-            if keys is None:
+            coded = cols.loci.get(locus)
+            if coded is None:
                 fields[f"hla_{locus}_1"] = fields[f"hla_{locus}_2"] = nothing
                 if locus in REQUIRED_LOCI:
                     ok[:] = False
                 continue
+            codes, keys = coded
             required = locus in REQUIRED_LOCI
-            first: dict[Any, str | None] = {}
-            second: dict[Any, str | None] = {}
-            good: dict[Any, bool] = {}
-            for key in set(keys):
-                first[key] = second[key] = None
+            outcomes = self._cell_outcomes.setdefault((locus, cols.csv), {})
+            first: list[str | None] = []
+            second: list[str | None] = []
+            good: list[bool] = []
+            for key in keys:
                 if key is _ABSENT or key is _BAD:
-                    good[key] = key is _ABSENT and not required
-                    continue
-                pair, problems = self._cells(locus, key, cols.csv)
-                good[key] = pair is not None and not problems
-                if pair is not None and not problems:
-                    first[key], second[key] = pair
-            if not all(good.values()):
-                _and(ok, list(map(good.__getitem__, keys)))
-            fields[f"hla_{locus}_1"] = list(map(first.__getitem__, keys))
-            fields[f"hla_{locus}_2"] = list(map(second.__getitem__, keys))
+                    pair, passed = None, key is _ABSENT and not required
+                else:
+                    outcome = outcomes.get(key)
+                    if outcome is None:
+                        outcome = outcomes[key] = self._cells(locus, key, cols.csv)
+                    pair, passed = outcome[0], outcome[0] is not None and not outcome[1]
+                good.append(passed)
+                first.append(pair[0] if passed and pair else None)
+                second.append(pair[1] if passed and pair else None)
+            if not all(good):
+                ok &= np.array(good, dtype=bool)[codes]
+            fields[f"hla_{locus}_1"] = np.array(first, dtype=object)[codes].tolist()
+            fields[f"hla_{locus}_2"] = np.array(second, dtype=object)[codes].tolist()
         fields["hla_invalid"] = [False] * cols.n
         fields["hla_errors"] = nothing
 
     def _cells(self, locus: str, cells: tuple[str | None, ...], csv_cells: bool) -> tuple[Any, tuple[_Problem, ...]]:
-        """The outcome of one locus written as its four cells (cached like :meth:`_hla_fields`)."""
-        key = (locus, cells if csv_cells else ("json", cells))
-        outcome = self._loci.get(key)
-        if outcome is None and locus in _LOCUS_NAMES and all(not c or c.strip() == c for c in cells):
+        """The outcome of one locus written as its four cells (the caller caches it per locus)."""
+        if locus in _LOCUS_NAMES and all(not c or c.strip() == c for c in cells):
             # trimmed cells: the pairs are the cells themselves (what both locus objects below would give)
             d1, d2, s1, s2 = cells
-            outcome = self._loci[key] = self._pairs(locus, (d1 or None, d2 or None), (s1 or None, s2 or None))
-        if outcome is None:
-            if csv_cells:
-                given = _csv_locus_object(cells)  # type: ignore[arg-type]
-            else:
-                given = {"dna": dict(zip(("field1", "field2"), cells[:2], strict=True))}
-                given["ser"] = dict(zip(("field1", "field2"), cells[2:], strict=True))
-            outcome = self._loci[key] = self._locus(locus, given)
-        return outcome
+            return self._pairs(locus, (d1 or None, d2 or None), (s1 or None, s2 or None))
+        if csv_cells:
+            given = _csv_locus_object(cells)  # type: ignore[arg-type]
+        else:
+            given = {"dna": dict(zip(("field1", "field2"), cells[:2], strict=True))}
+            given["ser"] = dict(zip(("field1", "field2"), cells[2:], strict=True))
+        return self._locus(locus, given)
 
 
 def _and(ok: np.ndarray, more: list[bool]) -> None:
@@ -884,7 +1095,6 @@ def _and(ok: np.ndarray, more: list[bool]) -> None:
 _FAST_CHANGES = frozenset({"N", "U", "NU"})
 """``D`` records take the record-by-record path (few, and their fields are not applied)."""
 _SCALARS = frozenset({str, int, float, bool, type(None), _Absent})
-_NUMBERS = frozenset({int, float, bool})
 
 
 _Problem = tuple[str, str, str, Severity]
@@ -998,7 +1208,7 @@ def _import(
             stack.enter_context(store.transaction())
             applier.begin(file.name, digest)
         seen: dict[str, int] = {}
-        batches: Iterable[Sequence[_Raw] | _ArrowBatch] = _batches(parsed.records, BATCH)
+        batches: Iterable[_Batch] = parsed.batches or _batches(parsed.records, BATCH)
         if parsed.header is not None and _plain_csv(file, len(parsed.header)):
             batches = _arrow_batches(file, parsed.header)
         for batch in batches:
@@ -1113,19 +1323,22 @@ class _Fast:
             elif name == "status":
                 available = int(Status.AVAILABLE)
                 data[name] = [available if v is None or v is _ABSENT else v for v in _pick(self.columns[name], rows)]
-            else:
+            elif name in ATTRIBUTES:  # the only columns a JSON record can leave out
                 default = _NEW_ROW[name]
                 data[name] = [default if v is _ABSENT else v for v in _pick(self.columns[name], rows)]
+            else:
+                data[name] = _pick(self.columns[name], rows)
         return pa.table(data, schema=DONOR_SCHEMA)
+
+
+_Batch = list[_Raw] | _ArrowBatch | _JsonBatch
 
 
 def _pick(col: list[Any], rows: list[int]) -> list[Any]:
     return col if len(rows) == len(col) else list(map(col.__getitem__, rows))
 
 
-def _fast_records(
-    checker: _Checker, layout: _CsvLayout | None, batch: Sequence[_Raw] | _ArrowBatch, seen: dict[str, int]
-) -> _Fast:
+def _fast_records(checker: _Checker, layout: _CsvLayout | None, batch: _Batch, seen: dict[str, int]) -> _Fast:
     """The column-wise check of one batch; a record whose id repeats (in the batch or an earlier one) is left to the
     record-by-record path, which reports the duplicate exactly."""
     clean = np.zeros(len(batch), dtype=bool)
@@ -1133,6 +1346,9 @@ def _fast_records(
         assert layout is not None
         items = list(range(len(batch)))
         cols = layout.arrow_columns(batch.batch)
+    elif isinstance(batch, _JsonBatch):
+        items = list(range(len(batch)))
+        cols = batch.columns()
     else:
         items = [k for k, item in enumerate(batch) if item[1] is not None]
         payloads = [batch[k][1] for k in items]
@@ -1150,7 +1366,7 @@ def _fast_records(
     rows = chosen.tolist()
     return _Fast(
         clean,
-        [batch.first + i for i in rows] if isinstance(batch, _ArrowBatch) else [batch[items[i]][0] for i in rows],
+        [batch.first + i for i in rows] if not isinstance(batch, list) else [batch[items[i]][0] for i in rows],
         _pick(rids, rows),
         _pick(cols.values["change_type"], rows),
         {name: _pick(col, rows) for name, col in fields.items()},
