@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -382,3 +383,33 @@ def test_json_lines_null_clears_and_left_out_keeps(nom: Nomenclature, tmp_path: 
     assert records["D-0"].sex.name == "UNKNOWN"
     assert records["D-1"].sex.name == "FEMALE"
     assert records["D-1"].abo.name == "B"
+
+
+def test_a_slow_write_is_waited_for(nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch is written by a thread while the next is checked: with slow writes and small batches every other
+    use of the store (the next batch's look-up, retiring absent donors, the failure rows) still waits for the write,
+    and the result is the one of quick writes."""
+    monkeypatch.setattr(importer, "BATCH", 8)
+    first = mixed_donors()
+    second = [donor(f"OK-{i}", "NU", abo="AB") for i in range(0, 30, 2)] + [donor("NEW-1"), donor("bad id!")]
+    results = []
+    store = importer._Applier._store
+    for slow in (False, True):
+        folder = tmp_path / str(slow)
+        folder.mkdir()
+        with monkeypatch.context() as patch:
+            if slow:
+
+                def slow_store(self: Any, *args: Any) -> None:
+                    time.sleep(0.05)
+                    store(self, *args)
+
+                patch.setattr(importer._Applier, "_store", slow_store)
+            reg = Registry.create(folder / "reg", nom.release)
+            with reg:
+                one = import_donors(reg, write_json(folder / "1.json", first), nom, uploaded_at=UPLOAD)
+                path = write_json(folder / "2.json", second, mode="full")
+                two = import_donors(reg, path, nom, uploaded_at=LATER, allow_full=True)
+                results.append([state(reg, one), state(reg, two)])
+    assert results[0] == results[1]
+    assert results[1][1]["report"]["deleted"] > 10

@@ -661,21 +661,19 @@ _Coded = tuple[np.ndarray, list[Any]]
 """A column as each record's code and the distinct values (a locus: the keys of its cells) the codes index."""
 
 
+def _coded(values: list[Any]) -> _Coded:
+    index = {value: i for i, value in enumerate(dict.fromkeys(values))}
+    return np.fromiter(map(index.__getitem__, values), np.intp, len(values)), list(index)
+
+
 def _typed_coded(values: list[Any]) -> _Coded:
     """A column of JSON or CSV values coded by type and value (1, 1.0 and True are equal but not the same value);
     an unhashable value (a list, an object) is coded as ``_BAD``, which no check passes."""
     try:
-        keys = list(zip(map(type, values), values, strict=True))
-        index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+        codes, keys = _coded(list(zip(map(type, values), values, strict=True)))
     except TypeError:
         return _typed_coded([v if type(v) in _SCALARS else _BAD for v in values])
-    return np.fromiter(map(index.__getitem__, keys), np.intp, len(keys)), [value for _, value in index]
-
-
-def _coded(values: list[Any]) -> _Coded:
-    index: dict[Any, int] = {}
-    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), np.intp, len(values))
-    return codes, list(index)
+    return codes, [value for _, value in keys]
 
 
 def _arrow_coded(cells: list[pa.Array], missing: Any) -> _Coded:
@@ -1207,6 +1205,7 @@ def _import(
         if chosen != "check":
             stack.enter_context(store.transaction())
             applier.begin(file.name, digest)
+            applier.writer = stack.enter_context(ThreadPoolExecutor(1))  # shut down (the write done) before commit
         seen: dict[str, int] = {}
         batches: Iterable[_Batch] = parsed.batches or _batches(parsed.records, BATCH)
         if parsed.header is not None and _plain_csv(file, len(parsed.header)):
@@ -1394,6 +1393,10 @@ class _Applier:
         self.stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self.next_row = self.store.donor_count()
         self.changed = False
+        self.writer: ThreadPoolExecutor | None = None
+        """When set, each batch is written by this one thread while the next is checked (DuckDB releases the GIL);
+        every other use of the store first waits for that write (:meth:`settle`)."""
+        self._writing: Future[None] | None = None
         if mode == "check":
             report.check = CheckResult(absent=[], differing={})
 
@@ -1439,6 +1442,7 @@ class _Applier:
         """``valid`` passed the record-by-record check, ``fast`` the column-wise one; new donors of ``fast`` are
         written column by column, every other record is applied one by one, in file order."""
         ids = [v.record_id for v in valid] + fast.ids
+        self.settle()
         existing = {r["donor_id"]: r for r in self.store.lookup(ids).to_pylist()}
         if self.mode == "check":
             self._check(_in_file_order(valid, fast.valid(range(len(fast.ids)))), existing)
@@ -1550,15 +1554,31 @@ class _Applier:
         self._write(new_table, changed_rows, history_table.take(_order(history_at + positions)))
 
     def _write(self, new_rows: pa.Table, changed_rows: list[dict[str, Any]], history: pa.Table) -> None:
-        self.store.append_donors(new_rows)
-        self.store.replace_donors(pa.Table.from_pylist(changed_rows, schema=DONOR_SCHEMA))
-        self.store.add_history(history)
         self.changed = self.changed or bool(len(new_rows) or changed_rows)
+        changed = pa.Table.from_pylist(changed_rows, schema=DONOR_SCHEMA)
+        self.settle()
+        if self.writer is None:
+            self._store(new_rows, changed, history)
+        else:
+            self._writing = self.writer.submit(self._store, new_rows, changed, history)
+
+    def _store(self, new_rows: pa.Table, changed: pa.Table, history: pa.Table) -> None:
+        self.store.append_donors(new_rows)
+        self.store.replace_donors(changed)
+        self.store.add_history(history)
+
+    def settle(self) -> None:
+        """Wait for the batch being written (and raise what it raised)."""
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            writing.result()
 
     def end(self, ids: list[str]) -> None:
         """Inside the transaction: full mode retires absent donors; the failures are written."""
+        self.settle()
         if self.mode == "full":
             self._retire_absent(ids)
+            self.settle()
         self.store.add_failures(_failure_table(self.import_id, Path(self.report.file).name, self.failures, self.stamp))
 
     def publish(self, typings: TypingValidator) -> None:
