@@ -13,7 +13,8 @@ import pytest
 from graftwise.errors import ValidationError
 from graftwise.hla import Nomenclature
 from graftwise.registry import GeneratorConfig, Registry, Status
-from graftwise.registry.importer import CSV_COLUMNS, ImportReport, export_donors, import_donors
+from graftwise.registry.export import export_donors
+from graftwise.registry.importer import CSV_COLUMNS, ImportReport, import_donors
 
 UPLOAD = dt.datetime(2026, 1, 10, 12, 0)
 
