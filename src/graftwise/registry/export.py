@@ -140,11 +140,11 @@ def _batches(registry: Registry) -> Iterator[pa.RecordBatch]:
 
 def _json_rows(batch: pa.RecordBatch) -> pa.Array:
     """One ``,\\n{…}`` text per donor."""
-    values = _values(batch, _json, '"', "null")
+    values = _values(batch, _json, '"', "null", keyed=True)
     cord = _is_cord(batch)
     parts: list[Any] = [',\n{"record_id":', values["record_id"], ',"change_type":"N"']
     for name in _FIELDS[1:]:
-        piece = _join(f',"{name}":', values[name])
+        piece = values[name]
         if name in ADULT_FIELDS:
             piece = pc.if_else(cord, _lit(""), piece)
         elif name in CORD_FIELDS:
@@ -166,7 +166,7 @@ def _json_locus(batch: pa.RecordBatch, locus: str) -> pa.Array:
 
 def _csv_rows(batch: pa.RecordBatch) -> pa.Array:
     """One ``…\\r\\n`` line per donor."""
-    values = _values(batch, _csv, "", "")
+    values = _values(batch, _csv, "", "", keyed=False)
     cord = _is_cord(batch)
     for name in ADULT_FIELDS:
         values[name] = pc.if_else(cord, _lit(""), values[name])
@@ -186,25 +186,29 @@ def _csv_locus(batch: pa.RecordBatch, locus: str) -> pa.Array:
     return _join(head, pc.if_else(dna, _join(tail, ",,"), tail))
 
 
-def _values(batch: pa.RecordBatch, string: Callable[[str], str], wrap: str, null: str) -> dict[str, pa.Array]:
+def _values(
+    batch: pa.RecordBatch, string: Callable[[str], str], wrap: str, null: str, *, keyed: bool
+) -> dict[str, pa.Array]:
     """Every field of :data:`_FIELDS` as text without nulls: free text through ``string``, letters, dates and donor
-    ids (which never need escaping) between ``wrap``, None as ``null``."""
+    ids (which never need escaping) between ``wrap``, None as ``null``. ``keyed``: each but the record id comes
+    as its JSON member ``,"name":value`` (the key added to the few distinct texts, not row by row)."""
     out: dict[str, pa.Array] = {}
     for name in _FIELDS:
+        key = f',"{name}":' if keyed and name != "record_id" else ""
         column = batch.column(_STORED.get(name, name))
         if name == "record_id":
             text = _join(wrap, _donor_ids(column, batch), wrap)
         elif name in _CODED:
-            text = _letters(column, name, _CODED[name], wrap)
+            text = _letters(column, name, _CODED[name], key + wrap, wrap)
         elif name in _DATES:
-            text = _join(wrap, column.cast(_TEXT), wrap)
+            text = _join(key + wrap, column.cast(_TEXT), wrap)
         elif name in _FLOATS:
-            text = _distinct(column, _float_text(name))
+            text = _distinct(column, _float_text(name), key)
         elif name == "parity":
-            text = column.cast(_TEXT)
+            text = _join(key, column.cast(_TEXT))
         else:
-            text = _distinct(column, string)
-        out[name] = text.fill_null(_lit(null))
+            text = _distinct(column, string, key)
+        out[name] = text.fill_null(_lit(key + null))
     return out
 
 
@@ -222,7 +226,7 @@ def _donor_ids(column: pa.Array, batch: pa.RecordBatch) -> pa.Array:
     return column
 
 
-def _letters(column: pa.Array, name: str, letters: Mapping[int, str], wrap: str) -> pa.Array:
+def _letters(column: pa.Array, name: str, letters: Mapping[int, str], before: str, after: str) -> pa.Array:
     """A code column as its letters (null where the code has none). A null code is the record's default."""
     default = int(DonorRecord.model_fields[name].default)
     codes = column.fill_null(default).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -234,7 +238,7 @@ def _letters(column: pa.Array, name: str, letters: Mapping[int, str], wrap: str)
             field=name,
         )
     texts = [letters.get(int(code)) for code in known]
-    table = pa.array([None if t is None else f"{wrap}{t}{wrap}" for t in texts], _TEXT)
+    table = pa.array([None if t is None else f"{before}{t}{after}" for t in texts], _TEXT)
     return table.take(pa.array(np.searchsorted(known, codes)))
 
 
@@ -263,10 +267,10 @@ def _positions(batch: pa.RecordBatch, locus: str) -> tuple[pa.Array, pa.Array]:
     return first, second
 
 
-def _distinct(column: pa.Array, text: Callable[[Any], str]) -> pa.Array:
-    """``text`` of every value, called once per distinct value; null stays null."""
+def _distinct(column: pa.Array, text: Callable[[Any], str], prefix: str = "") -> pa.Array:
+    """``prefix`` and ``text`` of every value, made once per distinct value; null stays null."""
     encoded = pc.dictionary_encode(column)
-    texts = pa.array([text(v) for v in encoded.dictionary.to_pylist()], _TEXT)
+    texts = pa.array([prefix + text(v) for v in encoded.dictionary.to_pylist()], _TEXT)
     return texts.take(encoded.indices)
 
 
