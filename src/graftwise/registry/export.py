@@ -77,8 +77,9 @@ def _kind(first: str | None) -> str:
 
 # ---- column-wise export -------------------------------------------------------------------------------------------
 
-BATCH = 131072
-"""Donors per store batch: a few tens of MB of text, so memory stays flat however big the registry."""
+BATCH = 65536
+"""Donors per store batch: some 40 MB of JSON text, so memory stays flat however big the registry (1M donors:
+131072 took as long with a quarter more peak memory)."""
 
 _STORED = {"record_id": "donor_id", "ethnicity": "population"}
 """Export name → store column, where they differ."""
