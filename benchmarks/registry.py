@@ -71,7 +71,7 @@ def _disk_mb(path: Path) -> float:
 def _diff_file(registry: Path, out: Path, scratch: Path) -> None:
     """50,000 updates (status → reserved) of existing donors and 50,000 new donors (another synthetic ION)."""
     from graftwise.registry import Registry
-    from graftwise.registry.importer import export_record
+    from graftwise.registry.export import export_record
 
     donors = []
     with Registry.open(registry) as reg:

@@ -25,6 +25,9 @@ def test_generate_stats_export_import_check(tmp_path: Path) -> None:
     assert "typing resolution per locus" in table.stdout
     export = tmp_path / "e.csv"
     assert runner.invoke(app, ["registry", "export", str(reg), "--out", str(export), "--format", "csv"]).exit_code == 0
+    xml = runner.invoke(app, ["registry", "export", str(reg), "--out", str(tmp_path / "e.xml"), "--format", "xml"])
+    assert xml.exit_code != 0
+    assert "format 'xml' must be json or csv" in str(xml.exception)
     copy = tmp_path / "copy"
     imported = runner.invoke(
         app, ["registry", "import", str(export), "--registry", str(copy), "--mode", "full", "--json"]

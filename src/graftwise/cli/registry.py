@@ -144,12 +144,11 @@ def export(
     fmt: str = typer.Option("json", "--format", help="json or csv (the import formats)."),
 ) -> None:
     """Export every donor in the import format (a full-mode file)."""
-    from graftwise.registry.importer import export_donors
+    from graftwise.registry.export import export_donors
 
-    if fmt not in ("json", "csv"):
-        raise ValidationError(f"format {fmt!r} must be json or csv", field="format")
-    with Registry.open(path) as reg:
-        n = export_donors(reg, out, fmt)
+    with Registry.open(path) as reg, progress_bar("exporting") as progress:
+        task = progress.add_task("donors", total=reg.store.donor_count())
+        n = export_donors(reg, out, fmt, progress=lambda k: progress.advance(task, k))
     console.print(f"{n} donors written to {out}")
 
 

@@ -1,4 +1,4 @@
-"""Donor import that loses nothing (matching.md §10; issue 3 §2), and export in the same format.
+"""Donor import that loses nothing (matching.md §10; issue 3 §2); export, in the same format, is in :mod:`.export`.
 
 File formats. JSON: ``{"update_mode": "full" | "diff" | "check", "donors": [ … ]}`` with the donor fields of
 matching.md §10.1 (``record_id``, ``change_type``, ``donor_type``, ``registry``, ``ethnicity``, ``hla``) plus the
@@ -62,7 +62,6 @@ from graftwise.registry.records import (
     CORD_FIELDS,
     LIMITS,
     REQUIRED_LOCI,
-    DonorRecord,
     DonorType,
     Serostatus,
     Sex,
@@ -75,7 +74,6 @@ from graftwise.registry.store import (
     DONOR_SCHEMA,
     FAILURE_SCHEMA,
     HISTORY_SCHEMA,
-    row_to_record,
 )
 from graftwise.registry.typing_check import TypingCheck, TypingValidator, normalise_dna, normalise_serology
 
@@ -1675,80 +1673,7 @@ def _failure_table(import_id: int, file: str, failures: list[ImportFailure], sta
     return pa.Table.from_pylist(rows, schema=FAILURE_SCHEMA)
 
 
-# ---- export -------------------------------------------------------------------------------------------------------
-
-_SEX_OUT = {v: k for k, v in _SEX.items()}
-_ABO_OUT = {v: k for k, v in _ABO.items()}
-_RH_OUT = {v: k for k, v in _RH.items()}
-_CMV_OUT = {v: k for k, v in _CMV.items()}
-_STATUS_OUT = {v: k for k, v in _STATUS.items()}
-
-
-def export_record(r: DonorRecord) -> dict[str, Any]:
-    """One record in the import format (change type N)."""
-    out: dict[str, Any] = {
-        "record_id": r.donor_id,
-        "change_type": "N",
-        "donor_type": "D" if r.donor_type is DonorType.ADULT else "C",
-        "registry": r.registry,
-        "ethnicity": r.population,
-        "sex": _SEX_OUT.get(r.sex),
-        "birth_date": r.birth_date.isoformat() if r.birth_date else None,
-        "abo": _ABO_OUT.get(r.abo),
-        "rh": _RH_OUT.get(r.rh),
-        "cmv": _CMV_OUT.get(r.cmv),
-        "status": _STATUS_OUT[r.status],
-        "status_date": r.status_date.isoformat() if r.status_date else None,
-        "weight_kg": r.weight_kg,
-        "parity": r.parity,
-        "tnc": r.tnc,
-        "cd34": r.cd34,
-        "volume_ml": r.volume_ml,
-        "collection_date": r.collection_date.isoformat() if r.collection_date else None,
-    }
-    if r.donor_type is DonorType.CORD:
-        for name in ("weight_kg", "parity"):
-            out.pop(name)
-    else:
-        for name in ("tnc", "cd34", "volume_ml", "collection_date"):
-            out.pop(name)
-    hla: dict[str, Any] = {}
-    for locus, (first, second) in r.hla.items():
-        kind = "dna" if first and "*" in first else "ser"
-        hla[locus] = {kind: {"field1": first, "field2": second}}
-    out["hla"] = hla
-    return out
-
-
-def _records(registry: Registry) -> Iterator[DonorRecord]:
-    for batch in registry.store.scan(DONOR_SCHEMA.names, batch_rows=100_000):
-        for row in batch.to_pylist():
-            yield row_to_record(row)
-
-
-def export_donors(registry: Registry, out: Path, fmt: str) -> int:
-    """Write every donor as a full-mode import file (JSON or CSV); returns the number written."""
-    n = 0
-    with out.open("w", encoding="utf-8", newline="") as fh:
-        if fmt == "json":
-            fh.write('{"update_mode": "full", "donors": [\n')
-            for record in _records(registry):
-                fh.write((",\n" if n else "") + json.dumps(export_record(record)))
-                n += 1
-            fh.write("\n]}\n")
-            return n
-        writer = csv.writer(fh)
-        writer.writerow(CSV_COLUMNS)
-        for record in _records(registry):
-            d = export_record(record)
-            flat = {k: v for k, v in d.items() if k != "hla"}
-            for locus, kinds in d["hla"].items():
-                for kind, pair in kinds.items():
-                    flat[f"hla.{locus}.{kind}.field1"] = pair["field1"]
-                    flat[f"hla.{locus}.{kind}.field2"] = pair["field2"]
-            writer.writerow(["" if flat.get(c) is None else flat[c] for c in CSV_COLUMNS])
-            n += 1
-    return n
+# ---- the ID checker (check mode) ----------------------------------------------------------------------------------
 
 
 class IdCheckRequest(BaseModel):
