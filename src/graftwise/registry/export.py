@@ -24,18 +24,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graftwise.errors import ValidationError
-from graftwise.registry.importer import _CODES, ATTRIBUTES, CSV_COLUMNS
-from graftwise.registry.records import _DONOR_ID_RE, ADULT_FIELDS, ALL_LOCI, CORD_FIELDS, DonorRecord, DonorType
+from graftwise.registry.importer import ATTRIBUTES, CODES, CSV_COLUMNS
+from graftwise.registry.records import ADULT_FIELDS, ALL_LOCI, CORD_FIELDS, DONOR_ID_RE, DonorRecord, DonorType
 from graftwise.registry.registry import Registry
-from graftwise.registry.store import StoreError, _shortest
+from graftwise.registry.store import StoreError, shortest_float32
 
 Progress = Callable[[int], None]
 
-_SEX_OUT = {v: k for k, v in _CODES["sex"].items()}
-_ABO_OUT = {v: k for k, v in _CODES["abo"].items()}
-_RH_OUT = {v: k for k, v in _CODES["rh"].items()}
-_CMV_OUT = {v: k for k, v in _CODES["cmv"].items()}
-_STATUS_OUT = {v: k for k, v in _CODES["status"].items()}
+_SEX_OUT = {v: k for k, v in CODES["sex"].items()}
+_ABO_OUT = {v: k for k, v in CODES["abo"].items()}
+_RH_OUT = {v: k for k, v in CODES["rh"].items()}
+_CMV_OUT = {v: k for k, v in CODES["cmv"].items()}
+_STATUS_OUT = {v: k for k, v in CODES["status"].items()}
 _DONOR_TYPE_OUT: dict[int, str] = {DonorType.ADULT: "D", DonorType.CORD: "C"}
 
 
@@ -216,7 +216,7 @@ def _values(
 def _donor_ids(column: pa.Array, batch: pa.RecordBatch) -> pa.Array:
     """The donor ids, each checked against the donor id rule (so none needs quoting or escaping)."""
     column = column.cast(_TEXT)
-    ok = pc.match_substring_regex(column, _DONOR_ID_RE.pattern).fill_null(False)
+    ok = pc.match_substring_regex(column, DONOR_ID_RE.pattern).fill_null(False)
     if not pc.all(ok).as_py():
         bad = pc.index(ok, False).as_py()
         raise StoreError(
@@ -250,7 +250,7 @@ def _float_text(name: str) -> Callable[[float], str]:
     def text(value: float) -> str:
         if not math.isfinite(value):
             raise StoreError(f"stored column {name} holds {value}, not a number", field=name)
-        return repr(_shortest(value))
+        return repr(shortest_float32(value))
 
     return text
 

@@ -116,7 +116,7 @@ _ABO = {"O": ABO.O, "A": ABO.A, "B": ABO.B, "AB": ABO.AB}
 _RH = {"+": Serostatus.POSITIVE, "-": Serostatus.NEGATIVE}
 _CMV = {"P": Serostatus.POSITIVE, "N": Serostatus.NEGATIVE}
 _STATUS = {"available": Status.AVAILABLE, "reserved": Status.RESERVED, "unavailable": Status.UNAVAILABLE}
-_CODES: dict[str, dict[str, Any]] = {"sex": _SEX, "abo": _ABO, "rh": _RH, "cmv": _CMV, "status": _STATUS}
+CODES: dict[str, dict[str, Any]] = {"sex": _SEX, "abo": _ABO, "rh": _RH, "cmv": _CMV, "status": _STATUS}
 _DATES = frozenset({"birth_date", "status_date", "collection_date"})
 _INTEGERS = frozenset({"parity"})
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -342,7 +342,7 @@ def _json_line(text: bytes) -> dict[str, Any]:
 def _attribute_type(name: str) -> pa.DataType:
     if name in _INTEGERS:
         return pa.int64()
-    return pa.string() if name in _CODES or name in _DATES else pa.float64()
+    return pa.string() if name in CODES or name in _DATES else pa.float64()
 
 
 _PAIR = pa.struct([("field1", pa.string()), ("field2", pa.string())])
@@ -880,7 +880,7 @@ class _Checker:
     def _attribute(self, name: str, value: Any) -> tuple[Any, str | None]:
         if value is None:
             return None, None
-        codes = _CODES.get(name)
+        codes = CODES.get(name)
         if codes is not None:
             if value not in codes:
                 return None, f"{value!r} is not one of {', '.join(codes)}"

@@ -64,7 +64,7 @@ class Serostatus(IntEnum):
 
 _ISO7064_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _GRID_RE = re.compile(r"^(\d{4})([0-9A-Z]{13})(\d{2})$")
-_DONOR_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,24}$")
+DONOR_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,24}$")
 
 
 def iso7064_mod37_2(text: str) -> int:
@@ -120,7 +120,7 @@ _TYPE_FIELDS = ADULT_FIELDS + CORD_FIELDS
 
 def donor_id_problem(donor_id: str) -> str | None:
     """Why ``donor_id`` is not a valid registry donor id, or None."""
-    if _DONOR_ID_RE.match(donor_id):
+    if DONOR_ID_RE.match(donor_id):
         return None
     return "donor_id must be 1-25 letters, digits, '-' or '_' (a GRID is 19: ION + 13 characters + checksum)"
 

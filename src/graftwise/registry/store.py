@@ -367,13 +367,13 @@ def row_to_record(row: dict[str, Any]) -> DonorRecord:
         for locus in ALL_LOCI
         if row[f"hla_{locus}_1"] is not None or row[f"hla_{locus}_2"] is not None
     }
-    fields = {k: _shortest(row[k]) for k in _RECORD_FIELDS if row.get(k) is not None}
+    fields = {k: shortest_float32(row[k]) for k in _RECORD_FIELDS if row.get(k) is not None}
     return DonorRecord(**fields, hla=hla)
 
 
 _RECORD_FIELDS = tuple(name for name in DonorRecord.model_fields if name != "hla" and name in DONOR_SCHEMA.names)
 
 
-def _shortest(value: Any) -> Any:
+def shortest_float32(value: Any) -> Any:
     """FLOAT columns hold float32: give back the shortest decimal that round-trips (55.4, not 55.400001525878906)."""
     return float(str(np.float32(value))) if isinstance(value, float) else value
