@@ -5,14 +5,15 @@ Each step runs the real CLI in a subprocess; wall time comes from the clock, pea
 (or ``--out=PATH``), never into the repository.
 
 Steps per size N: ``graftwise registry generate`` of N donors; then a diff import of 100,000 records (50,000 updates
-of existing donors and 50,000 new donors) into that registry, which also rebuilds its arrays. Once: export 1M donors
-and import them in full mode into an empty registry (the "import of a million records").
+of existing donors and 50,000 new donors) into that registry, which also rebuilds its arrays; then the registry is
+exported as JSON and as CSV and each file is imported in full mode into an empty registry (at 1M, the "import of a
+million records").
 
 ``python -m benchmarks registry [--sizes=1000000,10000000,40000000] [--out=/work/registries/bench]``
 
-``python -m benchmarks registry --only=full-import --source=/work/registries/bench/reg-1000000
---out=/work/registries/importperf`` runs only the export / full-import step from an existing 1M registry and
-replaces those rows of the section in place (the generation and diff rows stay as they were measured).
+``python -m benchmarks registry --only=full-import [--sizes=…] [--source=/work/registries/bench]
+[--out=/work/registries/importperf]`` runs only the export / full-import steps from the existing registries
+``<source>/reg-N`` and replaces (or adds) those rows of the section in place; the other rows stay as measured.
 """
 
 from __future__ import annotations
@@ -128,24 +129,27 @@ def run(sizes: tuple[int, ...], root: Path) -> list[Measure]:
         results.append(Measure("import diff 100k", n, seconds, peak, _disk_mb(reg), " ".join(cmd)))
         print(results[-1], flush=True)
         diff.unlink()
-        if n == 1_000_000:
-            results += _full_import(gw, reg, root, n)
+        results += _full_import(gw, reg, root)
     return results
 
 
-def _full_import(gw: str, reg: Path, root: Path, n: int) -> list[Measure]:
-    """Export the registry as JSON and as CSV, and import each in full mode into an empty registry."""
+def _full_import(gw: str, reg: Path, root: Path) -> list[Measure]:
+    """Export the registry as JSON and as CSV, and import each in full mode into an empty registry (every record is a
+    new donor)."""
+    with Registry.open(reg) as opened:
+        n = opened.arrays.n
     results = []
     for fmt in ("json", "csv"):
-        export = root / f"export-1m.{fmt}"
+        export = root / f"export.{fmt}"
         cmd = [gw, "registry", "export", str(reg), "--out", str(export), "--format", fmt]
         seconds, peak = _run(cmd)
         results.append(Measure(f"export {fmt}", n, seconds, peak, _disk_mb(export), " ".join(cmd)))
-        fresh = root / "import-1m"
+        print(results[-1], flush=True)
+        fresh = root / "import-full"
         shutil.rmtree(fresh, ignore_errors=True)
         cmd = [gw, "registry", "import", str(export), "--registry", str(fresh), "--mode", "full"]
         seconds, peak = _run(cmd)
-        results.append(Measure(f"import full {fmt} ({n:,} new)", n, seconds, peak, _disk_mb(fresh), " ".join(cmd)))
+        results.append(Measure(f"import full {fmt}", n, seconds, peak, _disk_mb(fresh), " ".join(cmd)))
         print(results[-1], flush=True)
         export.unlink()
         shutil.rmtree(fresh)
@@ -174,25 +178,35 @@ def write(results: list[Measure]) -> None:
     write_section(SECTION, lines)
 
 
-def write_full_import(results: list[Measure]) -> None:
-    """Replace the export / full-import rows of the existing section in place, with a note on when they ran."""
+def write_full_import(results: list[Measure], command: str) -> None:
+    """Replace (or add, after the rows of the same size) the export / full-import rows of the section in place, with
+    a note on when they ran; the other rows stay as they were measured."""
     text = RESULTS.read_text(encoding="utf-8")
     start = text.index(SECTION + "\n")
     end = text.find("\n## ", start + len(SECTION))
     end = len(text) if end < 0 else end + 1
     lines = text[start:end].split("\n")
-    rows = iter(_row(m) for m in results)
-    out = [next(rows) if line.startswith(("| export ", "| import full ")) else line for line in lines]
+    rows = [i for i, line in enumerate(lines) if line.startswith("| ") and not line.startswith("| step")]
+    table = [lines[i] for i in rows if not lines[i].startswith(("| export ", "| import full "))]
+    for m in results:
+        same_size = [k for k, line in enumerate(table) if _donors(line) <= m.donors]
+        table.insert(same_size[-1] + 1 if same_size else len(table), _row(m))
+    lines[rows[0] : rows[-1] + 1] = table
     note = (
-        f"The four export / full-import rows were measured again at {time.strftime('%H:%M UTC', time.gmtime())} "
-        f"on {_machine()} (`python -m benchmarks registry --only=full-import`), after the column-wise import; "
-        "the other rows are from the 18:52 run."
+        f"The export / full-import rows were measured at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+        f"{_machine()} (`{command}`); the other rows are from the run named above."
     )
-    first = next(i for i, line in enumerate(out) if line.startswith("The four export"))
-    last = next(i for i in range(first, len(out)) if not out[i].strip())
-    out[first:last] = [note]
-    RESULTS.write_text(text[:start] + "\n".join(out) + text[end:], encoding="utf-8")
-    print(f"wrote {RESULTS} ({SECTION.lstrip('# ')}, full-import rows)")
+    notes = [i for i, line in enumerate(lines) if line.startswith("The export / full-import rows")]
+    if notes:
+        lines[notes[0]] = note
+    else:
+        lines[rows[0] - 2 : rows[0] - 2] = [note, ""]
+    RESULTS.write_text(text[:start] + "\n".join(lines) + text[end:], encoding="utf-8")
+    print(f"wrote {RESULTS} ({SECTION.lstrip('# ')}, export / full-import rows)")
+
+
+def _donors(row: str) -> int:
+    return int(row.split("|")[2].strip().replace(",", ""))
 
 
 def _row(m: Measure) -> str:
@@ -204,10 +218,10 @@ def main(argv: list[str]) -> None:
     sizes = tuple(int(x) for x in options["sizes"].split(",")) if "sizes" in options else DEFAULT_SIZES
     root = Path(options.get("out", "/work/registries/bench"))
     if options.get("only") == "full-import":
-        source = Path(options.get("source", "/work/registries/bench/reg-1000000"))
+        source = Path(options.get("source", "/work/registries/bench"))
+        root = Path(options.get("out", "/work/registries/importperf"))
         root.mkdir(parents=True, exist_ok=True)
-        with Registry.open(source) as reg:
-            n = reg.arrays.n
-        write_full_import(_full_import(_graftwise(), source, root, n))
+        results = [m for n in sizes for m in _full_import(_graftwise(), source / f"reg-{n}", root)]
+        write_full_import(results, "python -m benchmarks " + " ".join(["registry", *argv]))
         return
     write(run(sizes, root))
