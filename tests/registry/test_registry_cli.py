@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from graftwise.cli import app
@@ -47,3 +48,24 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert bad.exit_code != 0
     assert isinstance(bad.exception, Exception)
     assert "mix" in str(bad.exception)
+
+
+def test_progress_total_is_the_record_count_or_an_estimate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from graftwise.cli import registry as cli_registry
+
+    donors = [{"record_id": f"D-{i}", "hla": {}} for i in range(500)]
+    lines = tmp_path / "lines.json"
+    lines.write_text('{"update_mode": "diff", "donors": [\n' + ",\n".join(map(json.dumps, donors)) + "\n]}\n")
+    whole = tmp_path / "whole.json"
+    whole.write_text(json.dumps({"update_mode": "diff", "donors": donors}))
+    table = tmp_path / "donors.csv"
+    table.write_text("record_id,change_type\n" + "".join(f"D-{i},N\n" for i in range(500)))
+    assert cli_registry._estimated_records(lines) == 500
+    assert cli_registry._estimated_records(table) == 500
+    assert cli_registry._estimated_records(whole) is None  # not one donor per line
+    assert cli_registry._estimated_records(tmp_path / "missing.csv") is None
+    monkeypatch.setattr(cli_registry, "_SAMPLE", 2000)  # a large file: estimated from its head
+    for path in (lines, table):
+        estimate = cli_registry._estimated_records(path)
+        assert estimate is not None, path.name
+        assert 450 <= estimate <= 550, (path.name, estimate)
