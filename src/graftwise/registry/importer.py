@@ -43,7 +43,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TextIO
+from typing import Any, BinaryIO, Literal, TextIO, TypeVar
 
 import numpy as np
 import orjson
@@ -76,6 +76,9 @@ from graftwise.registry.store import (
     HISTORY_SCHEMA,
 )
 from graftwise.registry.typing_check import TypingCheck, TypingValidator, normalise_dna, normalise_serology
+
+_T = TypeVar("_T")
+_U = TypeVar("_U")
 
 Mode = Literal["full", "diff", "check"]
 Severity = Literal["error", "warning", "skipped"]
@@ -216,29 +219,61 @@ def _read_json(data: bytes) -> _Parsed:
 
 
 _JSON_HEAD = re.compile(rb'^\s*\{\s*"update_mode"\s*:\s*"(full|diff|check)"\s*,\s*"donors"\s*:\s*\[\s*$')
+_JSON_OPEN = re.compile(rb'\s*\{\s*"update_mode"\s*:\s*"(full|diff|check)"\s*,\s*"donors"\s*:\s*\[')
+_WHITESPACE = b" \t\n\r"
+"""JSON's whitespace (``bytes.strip`` would also take vertical tab and form feed)."""
+
+Layout = Literal["lines", "objects", "whole"]
+"""How a JSON file is read: streamed line by line (the export layout), streamed object by object (any layout that
+opens with ``{"update_mode": …, "donors": [``), or parsed whole."""
 
 
-class _NotByLineError(Exception):
-    """The JSON file is not laid out one donor per line after all (found while streaming it)."""
+_STREAMED: tuple[Layout, ...] = ("lines", "objects")
+"""The layouts tried, in order, before the whole-file reading."""
 
 
-def _json_by_line(fh: BinaryIO) -> _Parsed | None:
-    """A file laid out as export writes it (a first line ``{"update_mode": …, "donors": [``, one donor object per
-    line, a last line ``]}``) is streamed in blocks, so memory stays bounded by the block. Anything else — found
-    on the first line (None) or later (:class:`_NotByLineError`, after which the caller rolls back and reads the file
-    whole) — keeps the whole-file reading with its exact failures (unknown top-level property, truncated file, …)."""
-    head = _JSON_HEAD.match(fh.readline())
-    if head is None:
-        fh.seek(0)
-        return None
-    return _Parsed(head.group(1).decode(), [], [], batches=_JsonLines(fh).batches())
+class _NotStreamedError(Exception):
+    """The JSON file is not in the layout being streamed after all (found on its first bytes or later)."""
+
+
+def _read_json_file(fh: BinaryIO, layout: Layout) -> _Parsed:
+    """The export layout (a first line ``{"update_mode": …, "donors": [``, one donor object per line, a last line
+    ``]}``) and any layout opening with those two properties are streamed in blocks, so memory stays bounded by the
+    block. A file that turns out not to be in the layout — on its first bytes or later (:class:`_NotStreamedError`,
+    after which the caller rolls back and tries the next layout) — ends with the whole-file reading and its exact
+    failures (unknown top-level property, truncated file, …)."""
+    if layout == "whole":
+        return _read_json(fh.read())
+    if layout == "lines":
+        head = _JSON_HEAD.match(fh.readline(1 << 16))
+        if head is None:
+            raise _NotStreamedError
+        return _Parsed(head.group(1).decode(), [], [], batches=_JsonLines(fh).batches())
+    opening = _JSON_OPEN.match(fh.read(1 << 16))
+    if opening is None:
+        raise _NotStreamedError
+    fh.seek(opening.end())
+    return _Parsed(opening.group(1).decode(), [], [], batches=_JsonObjects(fh).batches())
 
 
 _JSON_BLOCK = 1 << 24
 """Bytes of donor lines read at a time."""
 _NULL = b"null"
-"""Arrow cannot tell null from a left-out property, so a line holding ``null`` takes the record-by-record path, read
-by orjson; so does a line where Arrow read NaN or Infinity (which orjson refuses)."""
+"""Arrow cannot tell null from a left-out property, so a donor holding ``null`` takes the record-by-record path, read
+by orjson; so does a donor where Arrow read NaN or Infinity (which orjson refuses)."""
+
+
+def _parsed_ahead(pieces: Iterator[_T], parse: Callable[[_T], _U]) -> Iterator[tuple[_T, _U]]:
+    """Each piece with ``parse(piece)``, computed in a thread one piece ahead (Arrow releases the GIL)."""
+    with ThreadPoolExecutor(1) as pool:
+        pending: tuple[_T, Future[_U]] | None = None
+        for piece in pieces:
+            parsing = pool.submit(parse, piece)
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            pending = piece, parsing
+        if pending is not None:
+            yield pending[0], pending[1].result()
 
 
 class _JsonLines:
@@ -255,19 +290,16 @@ class _JsonLines:
         self.closed = False
 
     def batches(self) -> Iterator[_JsonBatch | list[_Raw]]:
-        # Arrow parses the next block in a thread (it releases the GIL) while this one is checked.
-        with ThreadPoolExecutor(1) as pool:
-            ahead: tuple[bytes, int, Future[tuple[pa.Table, bytes] | None] | None] | None = None
-            for block in self._blocks():
-                cut = block.rfind(b"},\n") + 3
-                parsing = pool.submit(_json_arrow, block[:cut]) if cut > 2 else None
-                if ahead is not None:
-                    yield from self._block(*ahead)
-                ahead = (block, cut, parsing)
-            if ahead is not None:
-                yield from self._block(*ahead)
+        for block, parsed in _parsed_ahead(self._blocks(), _json_arrow_lines):
+            if parsed is not None and not self.last and not self.closed:
+                table, body, cut = parsed
+                batch = _JsonBatch(table, body, self.position + 1, body.split(b"\n")[:-1])
+                self.position += len(batch)
+                yield batch
+                block = block[cut:]
+            yield from _batches(self._lines(block.split(b"\n")), BATCH)
         if not self.closed:
-            raise _NotByLineError  # no closing line: truncated
+            raise _NotStreamedError  # no closing line: truncated
 
     def _blocks(self) -> Iterator[bytes]:
         """The rest of the file in blocks of whole lines."""
@@ -277,65 +309,155 @@ class _JsonLines:
             cut = data.rfind(b"\n") + 1
             tail = data[cut:]
             yield data[:cut]
-        yield tail
-
-    def _block(
-        self, block: bytes, cut: int, parsing: Future[tuple[pa.Table, bytes] | None] | None
-    ) -> Iterator[_JsonBatch | list[_Raw]]:
-        """The block's donors: the lines up to ``cut`` as Arrow read them (``parsing``), the rest line by line."""
-        parsed = parsing.result() if parsing is not None and not self.last and not self.closed else None
-        if parsed is not None:
-            batch = _JsonBatch(*parsed, self.position + 1)
-            self.position += len(batch)
-            yield batch
-            block = block[cut:]
-        yield from _batches(self._lines(block.split(b"\n")), BATCH)
+        if tail:
+            yield tail
 
     def _lines(self, lines: list[bytes]) -> list[_Raw]:
         out: list[_Raw] = []
         for line in lines:
-            text = line.strip()
+            text = line.strip(_WHITESPACE)
             if not text:
                 continue
             if self.closed:  # more after the closing line
-                raise _NotByLineError
+                raise _NotStreamedError
             if text in (b"]}", b"] }"):
                 if self.position and not self.last:  # a comma after the last donor
-                    raise _NotByLineError
+                    raise _NotStreamedError
                 self.closed = True
                 continue
             if self.last or not text.startswith(b"{"):
-                raise _NotByLineError
+                raise _NotStreamedError
             self.last = not text.endswith(b",")
             self.position += 1
-            out.append((self.position, _json_line(text if self.last else text[:-1]), []))
+            out.append((self.position, _json_object(text if self.last else text[:-1]), []))
         return out
 
 
-def _json_arrow(block: bytes) -> tuple[pa.Table, bytes] | None:
-    """Donor lines ``{…},`` read by Arrow (and the lines without their commas), or None when Arrow refuses them."""
-    n = block.count(b"\n")
-    body = block.replace(b"},\n", b"}\n")  # a raw line end is never inside a JSON string
-    if not block.startswith(b"{") or len(block) - len(body) != n:  # a line that does not end with "},"
+def _json_arrow_lines(block: bytes) -> tuple[pa.Table, bytes, int] | None:
+    """The block's donor lines ``{…},`` up to its last one, read by Arrow: the table, the lines without their commas,
+    and where they end in the block; None when there are none or Arrow refuses them."""
+    cut = block.rfind(b"},\n") + 3
+    n = block.count(b"\n", 0, cut)
+    body = block[:cut].replace(b"},\n", b"}\n")  # a raw line end is never inside a JSON string
+    if cut < 3 or not block.startswith(b"{") or cut - len(body) != n:  # a line that does not end with "},"
         return None
+    table = _arrow_read(body, n, _JSON_PARSE)
+    return None if table is None else (table, body, cut)
+
+
+class _JsonObjects:
+    """The donor objects of a JSON file in any layout, after its opening ``{"update_mode": …, "donors": [``. Each
+    block is scanned for the objects at the top of the donors array (:func:`_top_level`), whose text Arrow parses as
+    for lines (a batch Arrow refuses is read object by object by orjson). Anything but whitespace and single commas
+    between the objects, an element that is not an object, a missing ``]`` or anything after the closing ``}``
+    stops the streaming."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.position = 0
+
+    def batches(self) -> Iterator[_JsonBatch | list[_Raw]]:
+        for objects, table in _parsed_ahead(self._objects(), _json_arrow_objects):
+            first = self.position + 1
+            self.position += len(objects)
+            if table is not None:
+                yield _JsonBatch(table, b"\n".join(objects), first, objects)
+            else:
+                yield from _batches([(first + k, _json_object(o), []) for k, o in enumerate(objects)], BATCH)
+
+    def _objects(self) -> Iterator[list[bytes]]:
+        pending = b""
+        seen = False
+        while True:
+            chunk = self.fh.read(_JSON_BLOCK)
+            data = pending + chunk
+            starts, ends, close = _top_level(data)
+            objects: list[bytes] = []
+            at = 0
+            for start, end in zip(starts.tolist(), ends.tolist(), strict=False):
+                if data[at:start].strip(_WHITESPACE) != (b"," if seen else b""):
+                    raise _NotStreamedError
+                objects.append(data[start : end + 1])
+                at, seen = end + 1, True
+            if close >= 0:
+                rest = data[close + 1 :] + self.fh.read()
+                if data[at:close].strip(_WHITESPACE) or rest.strip(_WHITESPACE) != b"}":
+                    raise _NotStreamedError  # a trailing comma, or anything but "}" after the donors
+                if objects:
+                    yield objects
+                return
+            if not chunk:
+                raise _NotStreamedError  # no closing "]": truncated
+            pending = data[at:]
+            if objects:
+                yield objects
+
+
+_SPECIAL = np.zeros(256, dtype=bool)
+_SPECIAL[list(b'"\\{}[]')] = True
+
+
+def _top_level(data: bytes) -> tuple[np.ndarray, np.ndarray, int]:
+    """Where the complete objects at the top of an array start and end (inclusive), and where the array closes (-1
+    when it does not close here), in text that starts between two elements of the array. Found on the quotes,
+    backslashes, braces and brackets only: a quote preceded by an odd run of backslashes is escaped, and a brace or
+    bracket inside a string is text. Raises :class:`_NotStreamedError` when an element is not an object."""
+    text = np.frombuffer(data, np.uint8)
+    at = np.flatnonzero(_SPECIAL[text])
+    char = text[at]
+    quote = char == ord('"')
+    if b"\\" in data:
+        backslash = char == ord("\\")
+        follows = np.zeros(len(at), dtype=bool)  # the previous special character is a backslash right before this
+        follows[1:] = backslash[:-1] & (at[:-1] == at[1:] - 1)
+        index = np.arange(len(at))
+        run_start = np.maximum.accumulate(np.where(follows, 0, index))
+        run = index - run_start + 1  # the run of backslashes a backslash ends
+        escaped = np.zeros(len(at), dtype=bool)
+        escaped[1:] = follows[1:] & (run[:-1] % 2 == 1)
+        quote &= ~escaped
+    outside = np.cumsum(quote) % 2 == 0
+    opening = outside & ((char == ord("{")) | (char == ord("[")))
+    closing = outside & ((char == ord("}")) | (char == ord("]")))
+    depth = np.cumsum(opening.astype(np.int64) - closing)
+    closes = np.flatnonzero(closing & (depth < 0))
+    close = int(at[closes[0]]) if len(closes) else -1
+    end = close if close >= 0 else len(text)
+    starts = at[opening & (depth == 1)]
+    ends = at[closing & (depth == 0)]
+    starts, ends = starts[starts < end], ends[ends < end]
+    if (
+        not np.all(text[starts] == ord("{"))
+        or not np.all(text[ends] == ord("}"))
+        or (close >= 0 and text[close] != ord("]"))
+    ):
+        raise _NotStreamedError
+    return starts[: len(ends)], ends, close
+
+
+def _json_arrow_objects(objects: list[bytes]) -> pa.Table | None:
+    """Donor objects read by Arrow (they may span lines), or None when Arrow refuses them."""
+    return _arrow_read(b"\n".join(objects), len(objects), _JSON_PARSE_OBJECTS)
+
+
+def _arrow_read(body: bytes, n: int, options: pajson.ParseOptions) -> pa.Table | None:
+    """``n`` donor objects read by Arrow, or None when Arrow refuses them or reads another number of objects."""
     try:
-        if not block.isascii():
-            block.decode("utf-8")  # Arrow does not check that its strings are UTF-8
-        table = pajson.read_json(pa.py_buffer(body), parse_options=_JSON_PARSE)
+        if not body.isascii():
+            body.decode("utf-8")  # Arrow does not check that its strings are UTF-8
+        table = pajson.read_json(pa.py_buffer(body), parse_options=options)
     except (UnicodeDecodeError, pa.ArrowInvalid):
         return None
-    if table.num_rows != n:  # a line holding two objects, or one object spread over lines
-        return None
-    return table.combine_chunks(), body
+    return table.combine_chunks() if table.num_rows == n else None
 
 
-def _json_line(text: bytes) -> dict[str, Any]:
+def _json_object(text: bytes) -> dict[str, Any]:
     try:
         donor = orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise _NotByLineError from None
+        raise _NotStreamedError from None
     if type(donor) is not dict:
-        raise _NotByLineError
+        raise _NotStreamedError
     return donor
 
 
@@ -355,31 +477,30 @@ _JSON_SCHEMA = pa.schema(
 )
 """The donor object as Arrow reads it: any other property, or a value of another JSON type, fails the block."""
 _JSON_PARSE = pajson.ParseOptions(explicit_schema=_JSON_SCHEMA, unexpected_field_behavior="error")
+_JSON_PARSE_OBJECTS = pajson.ParseOptions(
+    explicit_schema=_JSON_SCHEMA, unexpected_field_behavior="error", newlines_in_values=True
+)
 
 
 class _JsonBatch:
-    """A block of donor lines read by Arrow; line ``k`` is donor ``first + k``."""
+    """Donor objects read by Arrow (``body``: their text, ``objects``: each one's); object ``k`` is donor
+    ``first + k``."""
 
-    def __init__(self, table: pa.Table, body: bytes, first: int) -> None:
+    def __init__(self, table: pa.Table, body: bytes, first: int, objects: list[bytes]) -> None:
         self.table = table
         self.body = body
         self.first = first
-        self._lines: list[bytes] | None = None
+        self.objects = objects
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
 
     def __getitem__(self, k: int) -> _Raw:
-        return self.first + k, _json_line(self.lines()[k]), []
-
-    def lines(self) -> list[bytes]:
-        if self._lines is None:
-            self._lines = self.body.split(b"\n")
-        return self._lines
+        return self.first + k, _json_object(self.objects[k]), []
 
     def columns(self) -> _Columns:
         """The batch column by column, as :func:`_json_columns` gives it: Arrow's nulls are left-out properties
-        (a line holding ``null`` is not clean, see :data:`_NULL`)."""
+        (a donor holding ``null`` is not clean, see :data:`_NULL`)."""
         n = len(self)
         values = {name: _shared(self.table.column(name).chunk(0), _ABSENT) for name in REQUIRED}
         attributes: dict[str, list[Any] | _Coded] = {
@@ -388,7 +509,7 @@ class _JsonBatch:
         hla = self.table.column("hla").chunk(0)
         ok = hla.is_valid().to_numpy(zero_copy_only=False)
         if _NULL in self.body:
-            ok &= np.array([_NULL not in line for line in self.lines()[:n]], dtype=bool)
+            ok &= np.array([_NULL not in text for text in self.objects], dtype=bool)
         for name in ATTRIBUTES:
             if pa.types.is_floating(_JSON_SCHEMA.field(name).type):
                 ok &= pc.is_finite(self.table.column(name).chunk(0)).fill_null(True).to_numpy(zero_copy_only=False)
@@ -1149,10 +1270,12 @@ def import_donors(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        try:
-            return _import(registry, file, nom, mode, allow_full, uploaded_at, progress, by_line=True)
-        except _NotByLineError:  # nothing was committed (the transaction rolled back): read the file whole
-            return _import(registry, file, nom, mode, allow_full, uploaded_at, progress, by_line=False)
+        for layout in _STREAMED:
+            try:
+                return _import(registry, file, nom, mode, allow_full, uploaded_at, progress, layout)
+            except _NotStreamedError:  # nothing was committed (the transaction rolled back): try the next layout
+                continue
+        return _import(registry, file, nom, mode, allow_full, uploaded_at, progress, "whole")
     finally:
         if collecting:
             gc.enable()
@@ -1166,7 +1289,7 @@ def _import(
     allow_full: bool,
     uploaded_at: dt.datetime | None,
     progress: Progress,
-    by_line: bool,
+    layout: Layout,
 ) -> ImportReport:
     started = time.perf_counter()
     if not file.is_file():
@@ -1182,7 +1305,7 @@ def _import(
     with ExitStack() as stack:
         if suffix == ".json":
             fh = stack.enter_context(file.open("rb"))
-            parsed = (_json_by_line(fh) if by_line else None) or _read_json(fh.read())
+            parsed = _read_json_file(fh, layout)
         else:
             parsed = _read_csv(stack.enter_context(file.open(encoding="utf-8", errors="replace", newline="")))
         chosen = _mode(file, mode, parsed.mode)
