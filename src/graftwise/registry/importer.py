@@ -24,7 +24,9 @@ After a change the search arrays are rebuilt as a new generation, so imported do
 Speed: each batch is first checked column by column (:meth:`_Checker.columns`: every distinct value once, by the
 record check's own code); records that pass with no failure and no warning are written as Arrow tables, and every
 other record takes the record-by-record check (:meth:`_Checker.record`), so the failure rows are the same either way.
-A plain CSV file (:func:`_plain_csv`) is read by Arrow.
+A plain CSV file (:func:`_plain_csv`) is read by Arrow; a JSON file opening with ``update_mode`` and ``donors`` is
+streamed, line by line (:class:`_JsonLines`) or object by object (:class:`_JsonObjects`), and read by Arrow where
+Arrow and orjson agree; each batch is written by a thread while the next is checked.
 """
 
 from __future__ import annotations
