@@ -243,6 +243,9 @@ def test_reimporting_the_same_file_changes_nothing(reg: Registry, nom: Nomenclat
     assert reg.store.lookup(["X-1", "X-2", "X-3"]).to_pylist() == before
     for locus, arr in arrays_before.items():
         assert np.array_equal(reg.arrays.hla(locus), arr)
+    # an import looks only among the donors stored before it (rows below their count)
+    assert [r["donor_id"] for r in reg.store.lookup(["X-1", "X-2", "X-3"], rows_below=2).to_pylist()] == ["X-1", "X-2"]
+    assert reg.store.lookup(["X-1"], rows_below=0).num_rows == 0
 
 
 def test_delete_marks_unavailable_and_keeps_record_and_history(

@@ -1514,7 +1514,9 @@ class _Applier:
         self.mode = mode
         self.import_id = 0
         self.stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        self.next_row = self.store.donor_count()
+        self.stored = self.store.donor_count()
+        """Donors in the store before this import."""
+        self.next_row = self.stored
         self.changed = False
         self.writer: ThreadPoolExecutor | None = None
         """When set, each batch is written by this one thread while the next is checked (DuckDB releases the GIL);
@@ -1565,8 +1567,10 @@ class _Applier:
         """``valid`` passed the record-by-record check, ``fast`` the column-wise one; new donors of ``fast`` are
         written column by column, every other record is applied one by one, in file order."""
         ids = [v.record_id for v in valid] + fast.ids
-        self.settle()
-        existing = {r["donor_id"]: r for r in self.store.lookup(ids).to_pylist()}
+        existing: dict[str, dict[str, Any]] = {}
+        if self.stored:  # a file's records are new to each other (a repeated id fails): only earlier donors match
+            self.settle()
+            existing = {r["donor_id"]: r for r in self.store.lookup(ids, rows_below=self.stored).to_pylist()}
         if self.mode == "check":
             self._check(_in_file_order(valid, fast.valid(range(len(fast.ids)))), existing)
             return

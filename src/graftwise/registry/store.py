@@ -140,8 +140,9 @@ class RegistryStore(ABC):
         """Replace the stored donors that have the same ``row`` by these versions."""
 
     @abstractmethod
-    def lookup(self, donor_ids: Sequence[str]) -> pa.Table:
-        """The stored donors among ``donor_ids`` (``DONOR_SCHEMA``; absent ids are not returned)."""
+    def lookup(self, donor_ids: Sequence[str], rows_below: int | None = None) -> pa.Table:
+        """The stored donors among ``donor_ids`` (``DONOR_SCHEMA``; absent ids are not returned), only among the
+        rows below ``rows_below`` when given (the rows stored before an import: what it appends is never read)."""
 
     @abstractmethod
     def fetch_rows(self, rows: Sequence[int]) -> pa.Table:
@@ -238,9 +239,11 @@ class DuckDBStore(RegistryStore):
         sets = ", ".join(f"{name} = incoming.{name}" for name in DONOR_SCHEMA.names if name != "row")
         self.con.execute(f"UPDATE donors SET {sets} FROM incoming WHERE donors.row = incoming.row").fetchall()
 
-    def lookup(self, donor_ids: Sequence[str]) -> pa.Table:
+    def lookup(self, donor_ids: Sequence[str], rows_below: int | None = None) -> pa.Table:
         wanted = pa.table({"donor_id": pa.array(list(donor_ids), pa.string())})  # noqa: F841
-        return _table(self.con.sql("SELECT d.* FROM donors d SEMI JOIN wanted w ON d.donor_id = w.donor_id"))
+        # Rows are appended in row order, so the filter skips whole row groups by their min/max.
+        below = "" if rows_below is None else f"WHERE d.row < {int(rows_below)}"
+        return _table(self.con.sql(f"SELECT d.* FROM donors d SEMI JOIN wanted w ON d.donor_id = w.donor_id {below}"))
 
     def fetch_rows(self, rows: Sequence[int]) -> pa.Table:
         wanted = pa.table(  # noqa: F841
