@@ -206,6 +206,25 @@ def by_line(
     return path
 
 
+def streamed_and_whole(
+    tmp_path: Path, nom: Nomenclature, monkeypatch: pytest.MonkeyPatch, body: bytes
+) -> list[dict[str, Any]]:
+    """The state after importing a JSON file into a new registry, streamed (as import_donors chooses) and read whole."""
+    results = []
+    for streamed in (True, False):
+        folder = tmp_path / str(streamed)
+        folder.mkdir()
+        with monkeypatch.context() as patch:
+            if not streamed:
+                patch.setattr(importer, "_STREAMED", ())
+            path = folder / "donors.json"
+            path.write_bytes(body)
+            reg = Registry.create(folder / "reg", nom.release)
+            with reg:
+                results.append(state(reg, import_donors(reg, path, nom, uploaded_at=UPLOAD)))
+    return results
+
+
 @pytest.mark.parametrize(
     "tail",
     [
@@ -218,18 +237,8 @@ def by_line(
 def test_json_streamed_by_line_gives_the_whole_file_result(
     tail: str, nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    donors = mixed_donors()
-    results = []
-    for streamed in (True, False):
-        folder = tmp_path / str(streamed)
-        folder.mkdir()
-        with monkeypatch.context() as patch:
-            if not streamed:
-                patch.setattr(importer, "_STREAMED", ())
-            reg = Registry.create(folder / "reg", nom.release)
-            with reg:
-                path = by_line(folder / "donors.json", donors, tail=tail)
-                results.append(state(reg, import_donors(reg, path, nom, uploaded_at=UPLOAD)))
+    body = by_line(tmp_path / "donors.json", mixed_donors(), tail=tail).read_bytes()
+    results = streamed_and_whole(tmp_path, nom, monkeypatch, body)
     assert results[0] == results[1]
     report = results[0]["report"]
     if tail == "]}":
@@ -353,7 +362,6 @@ def test_json_lines_read_by_arrow_give_the_orjson_result(
     """An odd line among valid ones: the block read by Arrow gives what the whole-file reading (orjson) gives."""
     valid = [json.dumps(d) for d in mixed_donors()[:20]]
     body = ",\n".join([*valid[:10], line, *valid[10:]])
-    results = []
     read = importer._json_arrow_lines
     by_arrow: list[bool] = []
 
@@ -363,17 +371,8 @@ def test_json_lines_read_by_arrow_give_the_orjson_result(
         return batch
 
     monkeypatch.setattr(importer, "_json_arrow_lines", spy)
-    for streamed in (True, False):
-        folder = tmp_path / str(streamed)
-        folder.mkdir()
-        with monkeypatch.context() as patch:
-            if not streamed:
-                patch.setattr(importer, "_STREAMED", ())
-            path = folder / "donors.json"
-            path.write_bytes(f'{{"update_mode": "diff", "donors": [\n{body}\n]}}\n'.encode())
-            reg = Registry.create(folder / "reg", nom.release)
-            with reg:
-                results.append(state(reg, import_donors(reg, path, nom, uploaded_at=UPLOAD)))
+    document = f'{{"update_mode": "diff", "donors": [\n{body}\n]}}\n'.encode()
+    results = streamed_and_whole(tmp_path, nom, monkeypatch, document)
     assert by_arrow == [arrow]
     assert results[0] == results[1]
     assert results[0]["report"]["new"] >= 20
@@ -421,13 +420,6 @@ def test_a_slow_write_is_waited_for(nom: Nomenclature, tmp_path: Path, monkeypat
                 results.append([state(reg, one), state(reg, two)])
     assert results[0] == results[1]
     assert results[1][1]["report"]["deleted"] > 10
-
-
-def objects_file(
-    path: Path, texts: list[str], head: str = '{"update_mode": "diff", "donors": [', tail: str = "]}"
-) -> Path:
-    path.write_bytes(f"{head}\n{','.join(texts)}\n{tail}\n".encode())
-    return path
 
 
 TRICKY_TEXT = ['{"a}": "[{"}', '"\\\\"', '"\\"}{"', '"\\\\\\"]"']
@@ -499,17 +491,8 @@ def test_json_objects_streamed_give_the_whole_file_result(
         return read(fh, layout)
 
     monkeypatch.setattr(importer, "_read_json_file", spy)
-    results = []
-    for stream in (True, False):
-        folder = tmp_path / str(stream)
-        folder.mkdir()
-        with monkeypatch.context() as patch:
-            if not stream:
-                patch.setattr(importer, "_STREAMED", ())
-            path = objects_file(folder / "donors.json", texts, head, tail)
-            reg = Registry.create(folder / "reg", nom.release)
-            with reg:
-                results.append(state(reg, import_donors(reg, path, nom, uploaded_at=UPLOAD)))
+    body = f"{head}\n{','.join(texts)}\n{tail}\n".encode()
+    results = streamed_and_whole(tmp_path, nom, monkeypatch, body)
     assert results[0] == results[1]
     assert layouts[-1] == "whole"
     assert ("whole" not in layouts[:-1]) is streamed, layouts  # the first import: read whole only if not streamed
