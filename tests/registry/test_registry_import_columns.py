@@ -501,3 +501,23 @@ def test_json_objects_streamed_give_the_whole_file_result(
         report = results[0]["report"]
         assert (report["new"], report["failed"]) == (22, 2)  # the registry codes that are objects are refused
         assert {r[2] for r in results[0]["donors"]} >= {"\\", '"}{', '\\"]'}  # strings stored as written
+
+
+def test_json_lines_with_crlf_are_read_by_arrow(
+    nom: Nomenclature, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export-layout file written with CRLF line ends (as on Windows) still takes the Arrow path."""
+    read = importer._json_arrow_lines
+    by_arrow: list[bool] = []
+
+    def spy(block: bytes) -> Any:
+        batch = read(block)
+        by_arrow.append(batch is not None)
+        return batch
+
+    monkeypatch.setattr(importer, "_json_arrow_lines", spy)
+    body = by_line(tmp_path / "lf.json", mixed_donors()).read_bytes().replace(b"\n", b"\r\n")
+    results = streamed_and_whole(tmp_path, nom, monkeypatch, body)
+    assert by_arrow == [True]
+    assert results[0] == results[1]
+    assert results[0]["report"]["new"] > 30

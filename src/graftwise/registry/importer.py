@@ -304,13 +304,14 @@ class _JsonLines:
             raise _NotStreamedError  # no closing line: truncated
 
     def _blocks(self) -> Iterator[bytes]:
-        """The rest of the file in blocks of whole lines."""
+        """The rest of the file in blocks of whole lines, with LF line ends (a carriage return before a line end is
+        whitespace in a valid line, and an invalid line stays invalid without it)."""
         tail = b""
         while chunk := self.fh.read(_JSON_BLOCK):
             data = tail + chunk
             cut = data.rfind(b"\n") + 1
             tail = data[cut:]
-            yield data[:cut]
+            yield data[:cut].replace(b"\r\n", b"\n") if b"\r" in data else data[:cut]
         if tail:
             yield tail
 
