@@ -617,6 +617,8 @@ class _CsvLayout:
     """Where each property and locus cell sits in a CSV row."""
 
     def __init__(self, header: list[str]) -> None:
+        self.names = header
+        self.width = len(header)
         self.plain = [(i, name) for i, name in enumerate(header) if not name.startswith("hla.")]
         absent = len(header)  # the extra empty cell each row gets, so a locus without a column reads it
         loci: dict[str, list[int]] = {}
@@ -640,16 +642,10 @@ class _CsvLayout:
         return out
 
     def columns(self, rows: list[list[str]]) -> _Columns:
-        cols = list(zip(*rows, strict=True))
-        plain = {name: [c.strip() or None for c in cols[i]] for i, name in self.plain}
-        loci: dict[str, _Coded] = {}
-        for locus, idx in self.loci.items():
-            cells = zip(*(cols[i] for i in idx), strict=True)
-            loci[locus] = _coded([c if c != _NO_CELLS else _ABSENT for c in cells])
-        ok = [bool(self.getters)] * len(rows)  # without HLA columns every record lacks hla
-        values = {name: plain[name] for name in REQUIRED}
-        attributes: dict[str, list[Any] | _Coded] = {name: plain[name] for name in ATTRIBUTES if name in plain}
-        return _Columns(len(rows), values, attributes, loci, ok, csv=True)
+        """The columns of rows read by the csv module: made into Arrow string columns (in C) and read as Arrow's own
+        (each row holds one cell per header column and the extra empty one, which Arrow does not need)."""
+        cells = list(zip(*rows, strict=True))[: self.width]
+        return self.arrow_columns(pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in cells], self.names))
 
     def arrow_columns(self, batch: pa.RecordBatch) -> _Columns:
         """The same columns from an Arrow batch of string cells: each column is dictionary-encoded, so only its
