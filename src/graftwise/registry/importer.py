@@ -383,8 +383,10 @@ class _JsonObjects:
                 objects.append(data[start : end + 1])
                 at, seen = end + 1, True
             if close >= 0:
-                rest = data[close + 1 :] + self.fh.read()
-                if data[at:close].strip(_WHITESPACE) or rest.strip(_WHITESPACE) != b"}":
+                rest = data[close + 1 :].strip(_WHITESPACE)
+                while len(rest) <= 1 and (more := self.fh.read(_JSON_BLOCK)):  # read on only while it can be "}"
+                    rest = (rest + more).strip(_WHITESPACE)
+                if data[at:close].strip(_WHITESPACE) or rest != b"}":
                     raise _NotStreamedError  # a trailing comma, or anything but "}" after the donors
                 if objects:
                     yield objects
